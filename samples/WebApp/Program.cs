@@ -1,0 +1,148 @@
+using System;
+using System.Buffers;
+using System.Net.WebSockets;
+using System.Text.Json.Serialization;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Transport.IoUring;
+
+// The sample server that the benchmarks and acceptance checks drive:
+//   dotnet run -c Release --project samples/WebApp -- [--transport iouring|sockets] [ASP.NET Core args]
+// The transport defaults to io_uring; "sockets" runs the same app on Kestrel's Sockets transport.
+
+string transport = "iouring";
+var aspNetArgs = new System.Collections.Generic.List<string>();
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--transport" && i + 1 < args.Length)
+    {
+        transport = args[++i];
+    }
+    else if (args[i].StartsWith("--transport=", StringComparison.Ordinal))
+    {
+        transport = args[i]["--transport=".Length..];
+    }
+    else
+    {
+        aspNetArgs.Add(args[i]);
+    }
+}
+
+if (transport is not ("iouring" or "sockets"))
+{
+    Console.Error.WriteLine($"Unknown transport '{transport}': use --transport iouring or --transport sockets.");
+    return 2;
+}
+
+var builder = WebApplication.CreateBuilder(aspNetArgs.ToArray());
+
+// Kestrel reads only Endpoints and Certificates from its section by itself; binding the rest makes
+// Kestrel:Limits:* and the other KestrelServerOptions settable from configuration too.
+builder.WebHost.ConfigureKestrel((context, options) => context.Configuration.GetSection("Kestrel").Bind(options));
+
+if (transport == "iouring")
+{
+    builder.WebHost.UseIoUring();
+    builder.Services.Configure<IoUringTransportOptions>(builder.Configuration.GetSection("IoUring"));
+}
+
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
+
+var app = builder.Build();
+app.UseWebSockets();
+
+app.MapGet("/plaintext", () => Results.Text("Hello, World!", "text/plain"));
+
+app.MapGet("/json", () => Results.Json(new Message("Hello, World!"), SampleJsonContext.Default.Message));
+
+app.MapPost("/echo", async (HttpContext context) =>
+{
+    // Streamed both ways: a 100 MiB upload never sits in memory whole.
+    context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
+    context.Response.ContentType = context.Request.ContentType ?? "application/octet-stream";
+    if (context.Request.ContentLength is long length)
+    {
+        context.Response.ContentLength = length;
+    }
+
+    await context.Request.BodyReader.CopyToAsync(context.Response.BodyWriter, context.RequestAborted);
+});
+
+app.MapGet("/download", async (HttpContext context, long size) =>
+{
+    if (size < 0)
+    {
+        return Results.BadRequest("size must be at least 0");
+    }
+
+    context.Response.ContentType = "application/octet-stream";
+    context.Response.ContentLength = size;
+    var writer = context.Response.BodyWriter;
+    long written = 0;
+    while (written < size)
+    {
+        int chunk = (int)Math.Min(size - written, 16 * 1024);
+        var span = writer.GetSpan(chunk)[..chunk];
+        for (int i = 0; i < chunk; i++)
+        {
+            span[i] = (byte)((written + i) % 251);
+        }
+
+        writer.Advance(chunk);
+        written += chunk;
+        var flush = await writer.FlushAsync(context.RequestAborted);
+        if (flush.IsCanceled || flush.IsCompleted)
+        {
+            break;
+        }
+    }
+
+    return Results.Empty;
+});
+
+app.Map("/ws", async (HttpContext context) =>
+{
+    if (!context.WebSockets.IsWebSocketRequest)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        return;
+    }
+
+    using var socket = await context.WebSockets.AcceptWebSocketAsync();
+    var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+    try
+    {
+        while (true)
+        {
+            var result = await socket.ReceiveAsync(buffer, context.RequestAborted);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await socket.CloseAsync(result.CloseStatus ?? WebSocketCloseStatus.NormalClosure, result.CloseStatusDescription, context.RequestAborted);
+                break;
+            }
+
+            await socket.SendAsync(buffer.AsMemory(0, result.Count), result.MessageType, result.EndOfMessage, context.RequestAborted);
+        }
+    }
+    finally
+    {
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+});
+
+// Which transport accepted the connection serving this request.
+app.MapGet("/transport", (HttpContext context) =>
+    Results.Text(context.Features.Get<IIoUringConnectionFeature>() is null ? "sockets" : "io_uring", "text/plain"));
+
+await app.RunAsync();
+return 0;
+
+internal sealed record Message(string message);
+
+[JsonSerializable(typeof(Message))]
+internal sealed partial class SampleJsonContext : JsonSerializerContext;

@@ -1,0 +1,339 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring.Internal;
+
+// Receive: network → input pipe, in one of two modes (IoUringReceiveMode).
+//
+// BufferRing: one multishot recv picks buffers from the ring's provided-buffer ring; each
+// completion is copied into the pipe and its buffer handed back at once.
+// PollAndReceive: a multishot poll reports readiness, then one recv writes into the pipe's own
+// memory (MSG_DONTWAIT, so it never waits while holding that memory).
+//
+// Backpressure, both modes: when FlushAsync does not complete at once the application is behind
+// (MaxReadBufferSize reached); receiving stops — in BufferRing mode the multishot recv is
+// cancelled, and bytes of completions already on their way are appended unflushed — and resumes
+// when the flush completes.
+internal sealed partial class IoUringConnection
+{
+    private const int MinAllocBufferSize = PinnedBlockMemoryPool.BlockSize / 2;
+
+    private readonly Action _onFlushCompleted;
+    private ConfiguredValueTaskAwaitable<FlushResult>.ConfiguredValueTaskAwaiter _flushAwaiter;
+
+    // Ring thread.
+    private bool _receiveEnded;
+    private bool _pollArmed;
+    private bool _recvInFlight;
+    private bool _recvCancelRequested;
+    private bool _pollCancelRequested;
+    private bool _readable;
+    private bool _flushPending;
+    private MemoryHandle _recvPin;
+    private int _recvLength;
+
+    private ulong PollUserData => UserData.Pack(OperationKind.Poll, Slot, Generation);
+    private ulong RecvUserData => UserData.Pack(OperationKind.Recv, Slot, Generation);
+
+    /// <summary>Arms whatever the receive mode needs next, unless receiving is paused or over.</summary>
+    private void ContinueReceiving()
+    {
+        if (_receiveEnded || _shutdown || _flushPending || _recvInFlight)
+        {
+            return;
+        }
+
+        if (ReceiveMode == IoUringReceiveMode.BufferRing)
+        {
+            ArmBufferRingRecv();
+        }
+        else if (_readable)
+        {
+            StartRecvIntoPipe();
+        }
+        else if (!_pollArmed)
+        {
+            ArmPoll();
+        }
+    }
+
+    private unsafe void ArmBufferRingRecv()
+    {
+        var sqe = _ring.GetSqe();
+        if ((_ring.Features & RingFeatures.MultishotRecv) != 0)
+        {
+            SqePrep.RecvMultishot(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
+        }
+        else
+        {
+            SqePrep.RecvSelect(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
+        }
+
+        _recvInFlight = true;
+    }
+
+    private unsafe void ArmPoll()
+    {
+        bool multishot = (_ring.Features & RingFeatures.MultishotPoll) != 0;
+        SqePrep.PollAdd(_ring.GetSqe(), _fd, PollFlags.PollIn | PollFlags.PollRdHup, multishot, PollUserData);
+        _pollArmed = true;
+    }
+
+    private unsafe void StartRecvIntoPipe()
+    {
+        _readable = false;
+        Memory<byte> memory = _input.GetMemory(MinAllocBufferSize);
+        _recvPin = memory.Pin();
+        _recvLength = memory.Length;
+        SqePrep.Recv(_ring.GetSqe(), _fd, (byte*)_recvPin.Pointer, (uint)memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
+        _recvInFlight = true;
+    }
+
+    public void OnPollCompleted(int result, uint flags)
+    {
+        if ((flags & CqeFlags.More) == 0)
+        {
+            _pollArmed = false;
+            _pollCancelRequested = false;
+        }
+
+        // An error (or POLLERR/POLLHUP) also means "readable": the recv reports what happened.
+        if (result != -Errno.ECANCELED)
+        {
+            _readable = true;
+        }
+
+        ContinueReceiving();
+        TryClose();
+    }
+
+    public void OnRecvCompleted(int result, uint flags)
+    {
+        if (ReceiveMode == IoUringReceiveMode.BufferRing)
+        {
+            OnBufferRingRecvCompleted(result, flags);
+        }
+        else
+        {
+            OnPipeRecvCompleted(result);
+        }
+
+        TryClose();
+    }
+
+    private void OnPipeRecvCompleted(int result)
+    {
+        _recvInFlight = false;
+        _recvPin.Dispose();
+        _recvPin = default;
+
+        if (result > 0 && _receiveEnded)
+        {
+            // Raced with the end of the receive side; the pipe is complete and takes no more bytes.
+        }
+        else if (result > 0)
+        {
+            _input.Advance(result);
+            // A full buffer means the socket may hold more: read again without waiting for poll.
+            _readable |= result == _recvLength;
+            FlushInput();
+        }
+        else if (result == -Errno.EAGAIN)
+        {
+            ContinueReceiving();
+        }
+        else
+        {
+            OnReceiveEndedByKernel(result);
+        }
+    }
+
+    private void OnBufferRingRecvCompleted(int result, uint flags)
+    {
+        bool more = (flags & CqeFlags.More) != 0;
+        if (!more)
+        {
+            _recvInFlight = false;
+            _recvCancelRequested = false;
+        }
+
+        if (result > 0)
+        {
+            var bufferRing = _ring.BufferRing!;
+            ushort bufferId = (ushort)(flags >> CqeFlags.BufferShift);
+            if (_receiveEnded)
+            {
+                bufferRing.Add(bufferId); // the input pipe is complete: the bytes have nowhere to go
+                return;
+            }
+
+            _input.Write(bufferRing.GetBuffer(bufferId, result));
+            bufferRing.Add(bufferId);
+
+            if (_flushPending)
+            {
+                return; // appended unflushed; flushed when the pending flush completes
+            }
+
+            FlushInput();
+            if (!more)
+            {
+                ContinueReceiving();
+            }
+        }
+        else if (result == -Errno.ENOBUFS)
+        {
+            // Every provided buffer is lent out this instant; they come back as this batch is
+            // dispatched, so re-arming loses nothing.
+            if (!more)
+            {
+                ContinueReceiving();
+            }
+        }
+        else if (result == -Errno.ECANCELED && !_shutdown && !_receiveEnded)
+        {
+            ContinueReceiving(); // cancelled to pause; re-armed when the flush completes
+        }
+        else
+        {
+            OnReceiveEndedByKernel(result);
+        }
+    }
+
+    private void OnReceiveEndedByKernel(int result)
+    {
+        if (result == 0)
+        {
+            IoUringLog.ConnectionReadFin(_ring.ConnectionLogger, ConnectionId);
+            EndReceive(null);
+        }
+        else if (result == -Errno.ECONNRESET)
+        {
+            if (!_shutdown)
+            {
+                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+            }
+
+            EndReceive(new ConnectionResetException("Connection reset by peer (ECONNRESET)."));
+        }
+        else if (result == -Errno.ECANCELED || _shutdown)
+        {
+            EndReceive(null); // shutdown or abort; _shutdownReason says why
+        }
+        else
+        {
+            var error = new IOException($"recv failed: {LibC.Describe(-result)}");
+            IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+            EndReceive(error);
+        }
+    }
+
+    private void FlushInput()
+    {
+        ValueTask<FlushResult> flush;
+        try
+        {
+            flush = _input.FlushAsync();
+        }
+        catch (Exception ex)
+        {
+            EndReceive(ex);
+            return;
+        }
+
+        if (flush.IsCompleted)
+        {
+            OnFlushResult(flush.Result);
+            return;
+        }
+
+        _flushPending = true;
+        IoUringLog.ConnectionPause(_ring.ConnectionLogger, ConnectionId);
+        if (ReceiveMode == IoUringReceiveMode.BufferRing && _recvInFlight && !_recvCancelRequested)
+        {
+            _recvCancelRequested = true;
+            _ring.SubmitCancel(RecvUserData, Slot, Generation);
+        }
+
+        // The input pipe's writer scheduler is the ring, so this continuation runs on the ring thread.
+        _flushAwaiter = flush.ConfigureAwait(false).GetAwaiter();
+        _flushAwaiter.UnsafeOnCompleted(_onFlushCompleted);
+    }
+
+    private void OnFlushCompleted()
+    {
+        _flushPending = false;
+        FlushResult result;
+        try
+        {
+            result = _flushAwaiter.GetResult();
+        }
+        catch (Exception ex)
+        {
+            _flushAwaiter = default;
+            EndReceive(ex);
+            TryClose();
+            return;
+        }
+
+        _flushAwaiter = default;
+        IoUringLog.ConnectionResume(_ring.ConnectionLogger, ConnectionId);
+        OnFlushResult(result);
+        TryClose();
+    }
+
+    private void OnFlushResult(FlushResult result)
+    {
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            // The application completed its input or the send side ended: stop receiving.
+            EndReceive(null);
+            return;
+        }
+
+        if (_input.UnflushedBytes > 0)
+        {
+            FlushInput(); // bytes that arrived while paused
+            return;
+        }
+
+        ContinueReceiving();
+    }
+
+    /// <summary>Ends the receive side: completes the input pipe and fires ConnectionClosed.</summary>
+    private void EndReceive(Exception? error)
+    {
+        if (_receiveEnded)
+        {
+            return;
+        }
+
+        _receiveEnded = true;
+        CancelReceive();
+
+        // After Shutdown (abort, send side ended) that is the reason the receive side stopped.
+        _input.Complete(_shutdownReason ?? error);
+        FireConnectionClosed();
+    }
+
+    private void CancelReceive()
+    {
+        if (_recvInFlight && !_recvCancelRequested)
+        {
+            _recvCancelRequested = true;
+            _ring.SubmitCancel(RecvUserData, Slot, Generation);
+        }
+
+        if (_pollArmed && !_pollCancelRequested)
+        {
+            _pollCancelRequested = true;
+            _ring.SubmitCancel(PollUserData, Slot, Generation);
+        }
+    }
+}

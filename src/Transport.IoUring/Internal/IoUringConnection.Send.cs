@@ -1,0 +1,245 @@
+using System;
+using System.Buffers;
+using System.IO;
+using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
+using System.Runtime.InteropServices;
+using Microsoft.AspNetCore.Connections;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring.Internal;
+
+// Send: output pipe → network. The output pipe's reader runs on the ring thread. Each read gathers
+// the buffered segments into one SEND (one segment) or SENDMSG (up to MaxIovecs segments); one
+// send is in flight per connection, which keeps bytes in order, and the pipe is advanced only by
+// what the kernel reports sent, so a short send simply leaves the rest for the next read.
+internal sealed partial class IoUringConnection
+{
+    private const int MaxIovecs = 64;
+
+    private readonly Action _onOutputReadCompleted;
+    private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
+
+    // Ring thread.
+    private bool _sendEnded;
+    private bool _sendInFlight;
+    private ReadOnlySequence<byte> _sendBuffer;
+    private MemoryHandle[]? _sendPins;
+    private int _sendPinCount;
+    private unsafe IoVec* _iovecs;
+    private unsafe MsgHdr* _msgHdr;
+
+    private ulong SendUserData => UserData.Pack(OperationKind.Send, Slot, Generation);
+
+    private void ReadOutput()
+    {
+        while (true)
+        {
+            ValueTask<ReadResult> read;
+            try
+            {
+                read = _output.ReadAsync();
+            }
+            catch (Exception ex)
+            {
+                EndSend(ex, ex);
+                return;
+            }
+
+            if (!read.IsCompleted)
+            {
+                // The output pipe's reader scheduler is the ring: the continuation runs here.
+                _outputAwaiter = read.ConfigureAwait(false).GetAwaiter();
+                _outputAwaiter.UnsafeOnCompleted(_onOutputReadCompleted);
+                return;
+            }
+
+            if (!OnOutputRead(read.Result))
+            {
+                return;
+            }
+        }
+    }
+
+    private void OnOutputReadCompleted()
+    {
+        ReadResult result;
+        try
+        {
+            result = _outputAwaiter.GetResult();
+        }
+        catch (Exception ex)
+        {
+            _outputAwaiter = default;
+            EndSend(ex, ex);
+            return;
+        }
+
+        _outputAwaiter = default;
+        if (OnOutputRead(result))
+        {
+            ReadOutput();
+        }
+    }
+
+    /// <summary>Handles one read of the output pipe; true when the caller should read again at once.</summary>
+    private bool OnOutputRead(ReadResult result)
+    {
+        var buffer = result.Buffer;
+        if (result.IsCanceled || _shutdown)
+        {
+            // Aborted: whatever is still buffered is dropped, as on Sockets.
+            _output.AdvanceTo(buffer.End);
+            EndSend(null, null);
+            return false;
+        }
+
+        if (!buffer.IsEmpty)
+        {
+            StartSend(buffer);
+            return false;
+        }
+
+        _output.AdvanceTo(buffer.End);
+        if (result.IsCompleted)
+        {
+            EndSend(null, null);
+            return false;
+        }
+
+        return true;
+    }
+
+    private unsafe void StartSend(in ReadOnlySequence<byte> buffer)
+    {
+        _sendBuffer = buffer;
+        _sendPins ??= new MemoryHandle[MaxIovecs];
+
+        if (buffer.IsSingleSegment)
+        {
+            var memory = buffer.First;
+            _sendPins[0] = memory.Pin();
+            _sendPinCount = 1;
+            SqePrep.Send(_ring.GetSqe(), _fd, (byte*)_sendPins[0].Pointer, (uint)Math.Min(memory.Length, int.MaxValue),
+                SocketConstants.MSG_NOSIGNAL, SendUserData);
+        }
+        else
+        {
+            if (_iovecs == null)
+            {
+                _iovecs = (IoVec*)NativeMemory.Alloc((nuint)(MaxIovecs * sizeof(IoVec)));
+                _msgHdr = (MsgHdr*)NativeMemory.AllocZeroed((nuint)sizeof(MsgHdr));
+            }
+
+            int count = 0;
+            foreach (var segment in buffer)
+            {
+                if (segment.IsEmpty)
+                {
+                    continue;
+                }
+
+                if (count == MaxIovecs)
+                {
+                    break; // the rest goes in the next send
+                }
+
+                _sendPins[count] = segment.Pin();
+                _iovecs[count].Base = _sendPins[count].Pointer;
+                _iovecs[count].Length = (nuint)segment.Length;
+                count++;
+            }
+
+            _sendPinCount = count;
+            *_msgHdr = default;
+            _msgHdr->Iov = _iovecs;
+            _msgHdr->IovLen = (nuint)count;
+            SqePrep.SendMsg(_ring.GetSqe(), _fd, _msgHdr, SocketConstants.MSG_NOSIGNAL, SendUserData);
+        }
+
+        _sendInFlight = true;
+    }
+
+    public void OnSendCompleted(int result, uint flags)
+    {
+        _sendInFlight = false;
+        UnpinSendBuffers();
+
+        var buffer = _sendBuffer;
+        _sendBuffer = default;
+
+        if (result > 0)
+        {
+            _output.AdvanceTo(buffer.GetPosition(result));
+            if (_shutdown)
+            {
+                EndSend(null, null);
+            }
+            else
+            {
+                ReadOutput();
+            }
+        }
+        else
+        {
+            _output.AdvanceTo(buffer.End);
+            if (result == -Errno.ECANCELED || _shutdown)
+            {
+                EndSend(null, null); // aborted; _shutdownReason is already set
+            }
+            else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
+            {
+                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+                EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
+            }
+            else
+            {
+                var error = new IOException($"send failed: {LibC.Describe(-result)}");
+                IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+                EndSend(error, error);
+            }
+        }
+
+        TryClose();
+    }
+
+    /// <summary>Ends the send side: shuts the socket down, completes the output pipe, unpauses receive.</summary>
+    private void EndSend(Exception? shutdownReason, Exception? unexpectedError)
+    {
+        if (_sendEnded)
+        {
+            return;
+        }
+
+        _sendEnded = true;
+        Shutdown(shutdownReason);
+        _output.Complete(unexpectedError);
+
+        // A receive paused on a full input pipe must not keep the connection alive.
+        _input.CancelPendingFlush();
+        TryClose();
+    }
+
+    private void UnpinSendBuffers()
+    {
+        for (int i = 0; i < _sendPinCount; i++)
+        {
+            _sendPins![i].Dispose();
+            _sendPins[i] = default;
+        }
+
+        _sendPinCount = 0;
+    }
+
+    private unsafe void FreeSendResources()
+    {
+        if (_iovecs != null)
+        {
+            NativeMemory.Free(_iovecs);
+            NativeMemory.Free(_msgHdr);
+            _iovecs = null;
+            _msgHdr = null;
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System;
+using Microsoft.Extensions.Logging;
+
+namespace Transport.IoUring.Internal;
+
+/// <summary>
+/// The transport's log messages. Categories: Transport.IoUring (start-up, fallback, rings) and
+/// Transport.IoUring.Connections (per connection, Debug and below only).
+/// </summary>
+internal static partial class IoUringLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Kestrel is serving {EndPoint} on io_uring: {RingCount} ring thread(s), receive mode {ReceiveMode}, kernel {KernelVersion}, features in use: {Features}.", EventName = "Serving")]
+    public static partial void Serving(ILogger logger, string endPoint, int ringCount, IoUringReceiveMode receiveMode, Version kernelVersion, string features);
+
+    [LoggerMessage(2, LogLevel.Warning, "io_uring is unavailable, so Kestrel falls back to the Sockets transport: {Reason}", EventName = "FallingBackToSockets")]
+    public static partial void FallingBackToSockets(ILogger logger, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Receive mode BufferRing needs a provided-buffer ring (Linux 5.19); ring {RingId} uses PollAndReceive instead.", EventName = "BufferRingUnavailable")]
+    public static partial void BufferRingUnavailable(ILogger logger, int ringId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Accepting on {EndPoint} failed with {Error}; retrying in {DelayMs} ms.", EventName = "AcceptBackoff")]
+    public static partial void AcceptBackoff(ILogger logger, string endPoint, string error, int delayMs);
+
+    [LoggerMessage(5, LogLevel.Error, "Accepting on {EndPoint} failed with {Error}; this ring stops accepting on it.", EventName = "AcceptFailed")]
+    public static partial void AcceptFailed(ILogger logger, string endPoint, string error);
+
+    [LoggerMessage(6, LogLevel.Critical, "io_uring_enter failed on ring {RingId}: {Error}.", EventName = "EnterFailed")]
+    public static partial void EnterFailed(ILogger logger, int ringId, string error);
+
+    [LoggerMessage(7, LogLevel.Error, "Unexpected exception on ring thread {RingId}.", EventName = "RingThreadError")]
+    public static partial void RingThreadError(ILogger logger, int ringId, Exception exception);
+
+    [LoggerMessage(8, LogLevel.Warning, "Ring {RingId} stopped with {InFlight} request(s) still in flight after {TimeoutMs} ms.", EventName = "RingStopTimedOut")]
+    public static partial void RingStopTimedOut(ILogger logger, int ringId, long inFlight, int timeoutMs);
+
+    // Per-connection events, category Transport.IoUring.Connections (as Kestrel's Sockets transport logs them).
+
+    [LoggerMessage(20, LogLevel.Debug, @"Connection id ""{ConnectionId}"" received FIN.", EventName = "ConnectionReadFin")]
+    public static partial void ConnectionReadFin(ILogger logger, string connectionId);
+
+    [LoggerMessage(21, LogLevel.Debug, @"Connection id ""{ConnectionId}"" sending FIN because: ""{Reason}""", EventName = "ConnectionWriteFin")]
+    public static partial void ConnectionWriteFin(ILogger logger, string connectionId, string reason);
+
+    [LoggerMessage(22, LogLevel.Debug, @"Connection id ""{ConnectionId}"" reset.", EventName = "ConnectionReset")]
+    public static partial void ConnectionReset(ILogger logger, string connectionId);
+
+    [LoggerMessage(23, LogLevel.Debug, @"Connection id ""{ConnectionId}"" paused.", EventName = "ConnectionPause")]
+    public static partial void ConnectionPause(ILogger logger, string connectionId);
+
+    [LoggerMessage(24, LogLevel.Debug, @"Connection id ""{ConnectionId}"" resumed.", EventName = "ConnectionResume")]
+    public static partial void ConnectionResume(ILogger logger, string connectionId);
+
+    [LoggerMessage(25, LogLevel.Debug, @"Connection id ""{ConnectionId}"" communication error.", EventName = "ConnectionError")]
+    public static partial void ConnectionError(ILogger logger, string connectionId, Exception exception);
+
+    [LoggerMessage(26, LogLevel.Debug, @"Connection id ""{ConnectionId}"" aborted: ""{Reason}"".", EventName = "ConnectionAbort")]
+    public static partial void ConnectionAbort(ILogger logger, string connectionId, string reason);
+}

@@ -1,0 +1,103 @@
+using System;
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Threading;
+
+namespace Transport.IoUring.Internal;
+
+/// <summary>
+/// The memory behind a ring's pipes: 4 KiB blocks cut from slabs on the pinned object heap, so the
+/// kernel may read and write them while the GC runs and pinning costs nothing. Blocks are rented
+/// and returned from any thread; a returned block is reused, never freed, as in Kestrel's pool.
+/// </summary>
+internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
+{
+    public const int BlockSize = 4096;
+    private const int BlocksPerSlab = 32;
+
+    private readonly ConcurrentQueue<Block> _blocks = new();
+    private readonly object _slabLock = new();
+    private long _slabCount;
+    private int _disposed;
+
+    public override int MaxBufferSize => BlockSize;
+
+    /// <summary>Bytes allocated for slabs so far.</summary>
+    public long AllocatedBytes => Interlocked.Read(ref _slabCount) * BlocksPerSlab * BlockSize;
+
+    /// <summary>Blocks rented and not yet returned.</summary>
+    public long RentedBlocks => Interlocked.Read(ref _slabCount) * BlocksPerSlab - _blocks.Count;
+
+    public override IMemoryOwner<byte> Rent(int size = -1)
+    {
+        if (size > BlockSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"Cannot rent more than {BlockSize} bytes from this pool.");
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+
+        if (_blocks.TryDequeue(out var block))
+        {
+            block.IsRented = true;
+            return block;
+        }
+
+        return AllocateSlab();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        // Blocks still held by pipes stay valid (they are GC memory); the pool only stops lending.
+        Interlocked.Exchange(ref _disposed, 1);
+    }
+
+    private Block AllocateSlab()
+    {
+        lock (_slabLock)
+        {
+            if (_blocks.TryDequeue(out var existing))
+            {
+                existing.IsRented = true;
+                return existing;
+            }
+
+            byte[] slab = GC.AllocateUninitializedArray<byte>(BlocksPerSlab * BlockSize, pinned: true);
+            for (int i = 1; i < BlocksPerSlab; i++)
+            {
+                _blocks.Enqueue(new Block(this, new Memory<byte>(slab, i * BlockSize, BlockSize)));
+            }
+
+            Interlocked.Increment(ref _slabCount);
+            return new Block(this, new Memory<byte>(slab, 0, BlockSize)) { IsRented = true };
+        }
+    }
+
+    private void Return(Block block)
+    {
+        if (!block.IsRented)
+        {
+            throw new InvalidOperationException("A block of the io_uring transport's memory pool was returned twice.");
+        }
+
+        block.IsRented = false;
+        _blocks.Enqueue(block);
+    }
+
+    private sealed class Block : IMemoryOwner<byte>
+    {
+        private readonly PinnedBlockMemoryPool _pool;
+
+        public Block(PinnedBlockMemoryPool pool, Memory<byte> memory)
+        {
+            _pool = pool;
+            Memory = memory;
+        }
+
+        public Memory<byte> Memory { get; }
+
+        public bool IsRented { get; set; }
+
+        public void Dispose() => _pool.Return(this);
+    }
+}

@@ -1,0 +1,186 @@
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring.Internal;
+
+/// <summary>
+/// Accepts on one listen socket for one ring: a multishot accept (5.19; single-shot re-armed on
+/// older kernels) whose every completion becomes a connection on this ring. EMFILE/ENFILE back
+/// off with a ring timeout and retry; the acceptor never spins and never gives up on them.
+/// </summary>
+internal sealed unsafe class RingAcceptor
+{
+    private const int MaxBackoffMs = 1000;
+    private static int s_nextGeneration;
+
+    private readonly RingThread _ring;
+    private readonly IoUringConnectionListener _listener;
+    private readonly int _listenFd;
+    private readonly bool _multishot;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private KernelTimespec* _backoff;
+    private int _backoffMs;
+    private bool _armed;
+    private bool _timerArmed;
+    private bool _stopping;
+    private bool _failed;
+    private bool _finished;
+
+    public RingAcceptor(RingThread ring, IoUringConnectionListener listener, int listenFd)
+    {
+        _ring = ring;
+        _listener = listener;
+        _listenFd = listenFd;
+        _multishot = (ring.Features & RingFeatures.MultishotAccept) != 0;
+        Generation = (uint)Interlocked.Increment(ref s_nextGeneration) & UserData.GenerationMask;
+    }
+
+    public RingThread Ring => _ring;
+    public int ListenFd => _listenFd;
+    public int Slot { get; private set; }
+    public uint Generation { get; }
+
+    /// <summary>Completes when no accept of this acceptor is in flight any more.</summary>
+    public Task Stopped => _stopped.Task;
+
+    private ulong AcceptUserData => UserData.Pack(OperationKind.Accept, Slot, Generation);
+    private ulong RetryUserData => UserData.Pack(OperationKind.AcceptRetry, Slot, Generation);
+
+    /// <summary>Ring thread: takes its slot and arms the first accept.</summary>
+    public void Attach(int slot)
+    {
+        Slot = slot;
+        Arm();
+    }
+
+    public void OnAcceptCompleted(int result, uint flags)
+    {
+        if ((flags & CqeFlags.More) == 0)
+        {
+            _armed = false;
+        }
+
+        if (result >= 0)
+        {
+            _backoffMs = 0;
+            if (_stopping)
+            {
+                LibC.Close(result);
+            }
+            else
+            {
+                _ring.AddConnection(result, _listener);
+            }
+        }
+        else
+        {
+            int errno = -result;
+            switch (errno)
+            {
+                case Errno.ECANCELED:
+                case Errno.EAGAIN:
+                case Errno.EINTR:
+                case Errno.ECONNABORTED:
+                case 71: // EPROTO: the peer went away during the handshake
+                    break;
+                case Errno.EMFILE:
+                case Errno.ENFILE:
+                case Errno.ENOBUFS:
+                case Errno.ENOMEM:
+                    _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
+                    IoUringLog.AcceptBackoff(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs);
+                    if (_armed)
+                    {
+                        // A multishot accept that reported an error but goes on: pause it.
+                        _ring.SubmitCancel(AcceptUserData, Slot, Generation);
+                    }
+
+                    StartBackoffTimer();
+                    break;
+                default:
+                    IoUringLog.AcceptFailed(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno));
+                    _failed = true;
+                    break;
+            }
+        }
+
+        if (!_armed && !_timerArmed && !_stopping && !_failed)
+        {
+            Arm();
+        }
+
+        TryFinishStop();
+    }
+
+    public void OnRetryTimerCompleted()
+    {
+        _timerArmed = false;
+        if (!_armed && !_stopping && !_failed)
+        {
+            Arm();
+        }
+
+        TryFinishStop();
+    }
+
+    /// <summary>Ring thread: cancels the accept; <see cref="Stopped"/> completes when it is reaped.</summary>
+    public void Stop()
+    {
+        if (_stopping)
+        {
+            return;
+        }
+
+        _stopping = true;
+        if (_armed)
+        {
+            _ring.SubmitCancel(AcceptUserData, Slot, Generation);
+        }
+
+        if (_timerArmed)
+        {
+            _ring.SubmitCancel(RetryUserData, Slot, Generation);
+        }
+
+        TryFinishStop();
+    }
+
+    private void Arm()
+    {
+        SqePrep.Accept(_ring.GetSqe(), _listenFd, _multishot, AcceptUserData);
+        _armed = true;
+    }
+
+    private void StartBackoffTimer()
+    {
+        if (_backoff == null)
+        {
+            _backoff = (KernelTimespec*)NativeMemory.AllocZeroed((nuint)sizeof(KernelTimespec));
+        }
+
+        _backoff->Sec = _backoffMs / 1000;
+        _backoff->Nsec = (_backoffMs % 1000) * 1_000_000L;
+        SqePrep.Timeout(_ring.GetSqe(), _backoff, RetryUserData);
+        _timerArmed = true;
+    }
+
+    private void TryFinishStop()
+    {
+        if (_finished || (!_stopping && !_failed) || _armed || _timerArmed)
+        {
+            return;
+        }
+
+        _finished = true;
+        _ring.RemoveAcceptor(this);
+        if (_backoff != null)
+        {
+            NativeMemory.Free(_backoff);
+            _backoff = null;
+        }
+
+        _stopped.TrySetResult();
+    }
+}

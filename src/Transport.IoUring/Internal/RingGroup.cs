@@ -1,0 +1,108 @@
+using System;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring.Internal;
+
+/// <summary>
+/// The ring threads of one transport factory, shared by all its listeners: started by the first
+/// bind, stopped (rings, eventfds, buffer rings and pools freed) when the last listener is disposed.
+/// </summary>
+internal sealed class RingGroup
+{
+    private readonly IoUringTransportOptions _options;
+    private readonly RingCapabilities _capabilities;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly object _lock = new();
+    private RingThread[]? _rings;
+    private int _listeners;
+    private int _nextRing;
+
+    public RingGroup(IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
+    {
+        _options = options;
+        _capabilities = capabilities;
+        _loggerFactory = loggerFactory;
+    }
+
+    /// <summary>The running rings, or null when none run.</summary>
+    public RingThread[]? Rings
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rings;
+            }
+        }
+    }
+
+    /// <summary>Starts the rings if they are not running; throws <see cref="RingException"/> when one cannot be created.</summary>
+    public RingThread[] EnsureStarted()
+    {
+        lock (_lock)
+        {
+            if (_rings is not null)
+            {
+                return _rings;
+            }
+
+            var rings = new RingThread[_options.RingCount];
+            try
+            {
+                for (int i = 0; i < rings.Length; i++)
+                {
+                    rings[i] = new RingThread(i, _options, _capabilities, _loggerFactory);
+                    rings[i].Start();
+                }
+            }
+            catch
+            {
+                foreach (var ring in rings)
+                {
+                    ring?.StopAsync();
+                }
+
+                throw;
+            }
+
+            _rings = rings;
+            return rings;
+        }
+    }
+
+    public RingThread[] Acquire()
+    {
+        lock (_lock)
+        {
+            var rings = EnsureStarted();
+            _listeners++;
+            return rings;
+        }
+    }
+
+    /// <summary>The ring for a connection handed over by hand (rings accepting on a shared socket balance themselves).</summary>
+    public RingThread NextRing(RingThread[] rings) => rings[(uint)System.Threading.Interlocked.Increment(ref _nextRing) % rings.Length];
+
+    public async Task ReleaseAsync()
+    {
+        RingThread[]? toStop = null;
+        lock (_lock)
+        {
+            if (--_listeners == 0)
+            {
+                toStop = _rings;
+                _rings = null;
+            }
+        }
+
+        if (toStop is not null)
+        {
+            foreach (var ring in toStop)
+            {
+                await ring.StopAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

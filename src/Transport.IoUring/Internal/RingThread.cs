@@ -1,0 +1,530 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring.Internal;
+
+/// <summary>
+/// A dedicated thread that owns one io_uring and every socket accepted on it. It loops: run work
+/// posted by other threads, submit all pending SQEs and wait in one io_uring_enter, dispatch the
+/// completions. It is also the <see cref="PipeScheduler"/> of its connections' transport side, so
+/// pipe continuations that touch a socket run here, where all of that socket's I/O happens.
+/// </summary>
+internal sealed unsafe class RingThread : PipeScheduler
+{
+    private const int CompletionBatch = 256;
+    private const int StopTimeoutMs = 5000;
+
+    private readonly IoUringTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly ILogger _connectionLogger;
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _work = new();
+
+    // 1 while the ring thread is (about to be) blocked in io_uring_enter: only then do posters
+    // write the eventfd, so a busy ring is never woken needlessly.
+    private int _parked;
+
+    private Ring? _ring;
+    private ProvidedBufferRing? _bufferRing;
+    private int _eventFd = -1;
+    private ulong* _eventBuffer;
+    private bool _wakeArmed;
+    private bool _stopRequested;
+    private long _inFlight;   // requests whose final CQE is not reaped yet
+
+    private IoUringConnection?[] _connections = new IoUringConnection?[64];
+    private uint[] _connectionGenerations = new uint[64];
+    private readonly Stack<int> _freeConnectionSlots = new();
+    private int _connectionSlotsUsed;
+    private int _activeConnections;
+
+    private readonly List<RingAcceptor?> _acceptors = new();
+
+    public RingThread(int id, IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
+    {
+        Id = id;
+        _options = options;
+        _logger = loggerFactory.CreateLogger("Transport.IoUring");
+        _connectionLogger = loggerFactory.CreateLogger("Transport.IoUring.Connections");
+        Capabilities = capabilities;
+        Features = capabilities.Available & ~options.DisabledFeatures;
+        ReceiveMode = options.ReceiveMode;
+        MemoryPool = new PinnedBlockMemoryPool();
+        ApplicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        _thread = new Thread(Run)
+        {
+            Name = $"io_uring ring {id}",
+            IsBackground = true,
+        };
+    }
+
+    public int Id { get; }
+    public RingCapabilities Capabilities { get; }
+
+    /// <summary>The kernel features this ring uses (probed, less those switched off by options).</summary>
+    public RingFeatures Features { get; private set; }
+
+    /// <summary>The receive mode this ring's connections use (BufferRing falls back to PollAndReceive without a buffer ring).</summary>
+    public IoUringReceiveMode ReceiveMode { get; private set; }
+
+    public PinnedBlockMemoryPool MemoryPool { get; }
+    public PipeScheduler ApplicationScheduler { get; }
+    public IoUringTransportOptions Options => _options;
+    public ILogger ConnectionLogger => _connectionLogger;
+    public ProvidedBufferRing? BufferRing => _bufferRing;
+
+    /// <summary>The ring's fd, for diagnostics and tests (-1 before start).</summary>
+    public int RingFd => _ring?.Fd ?? -1;
+
+    public int ActiveConnections => Volatile.Read(ref _activeConnections);
+    public long InFlight => Interlocked.Read(ref _inFlight);
+    public Task Stopped => _stopped.Task;
+
+    /// <summary>Starts the thread and waits until its ring exists (or throws why it could not be created).</summary>
+    public void Start()
+    {
+        _thread.Start();
+        _started.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>Posts work to run on the ring thread.</summary>
+    public override void Schedule(Action<object?> action, object? state)
+    {
+        _work.Enqueue((action, state));
+        if (Volatile.Read(ref _parked) == 1 && Interlocked.Exchange(ref _parked, 0) == 1)
+        {
+            Wake();
+        }
+    }
+
+    /// <summary>Asks the ring to finish once its connections and acceptors are gone; aborts what is left after a timeout.</summary>
+    public Task StopAsync()
+    {
+        Schedule(static s => ((RingThread)s!)._stopRequested = true, this);
+        return _stopped.Task;
+    }
+
+    public bool IsOnRingThread => Thread.CurrentThread == _thread;
+
+    // ---- submissions (ring thread only) -------------------------------------------------------
+
+    /// <summary>A free SQE; when the submission ring is full, pending SQEs are submitted first.</summary>
+    public Sqe* GetSqe()
+    {
+        Debug.Assert(IsOnRingThread);
+        Sqe* sqe;
+        while ((sqe = _ring!.TryGetSqe()) == null)
+        {
+            _ring.SubmitAndWait(0);
+        }
+
+        _inFlight++;
+        return sqe;
+    }
+
+    public void SubmitCancel(ulong targetUserData, int slot, uint generation)
+    {
+        SqePrep.Cancel(GetSqe(), targetUserData, UserData.Pack(OperationKind.Cancel, slot, generation));
+    }
+
+    // ---- connections ---------------------------------------------------------------------------
+
+    public void AddConnection(int fd, IoUringConnectionListener listener)
+    {
+        Debug.Assert(IsOnRingThread);
+        int slot;
+        if (_freeConnectionSlots.Count > 0)
+        {
+            slot = _freeConnectionSlots.Pop();
+        }
+        else
+        {
+            slot = _connectionSlotsUsed++;
+            if (slot == _connections.Length)
+            {
+                Array.Resize(ref _connections, slot * 2);
+                Array.Resize(ref _connectionGenerations, slot * 2);
+            }
+        }
+
+        uint generation = _connectionGenerations[slot];
+        var (local, remote) = listener.GetEndPoints(fd);
+        if (_options.NoDelay && listener.IsTcp)
+        {
+            LibC.SetIntOption(fd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
+        }
+
+        var connection = new IoUringConnection(this, listener, fd, slot, generation, local, remote);
+        _connections[slot] = connection;
+        Interlocked.Increment(ref _activeConnections);
+        listener.OnConnectionAccepted(connection);
+        connection.Start();
+    }
+
+    /// <summary>Called once the connection's fd is closed and no request of it is in flight.</summary>
+    public void RemoveConnection(IoUringConnection connection)
+    {
+        Debug.Assert(IsOnRingThread);
+        int slot = connection.Slot;
+        Debug.Assert(_connections[slot] == connection);
+        _connections[slot] = null;
+        _connectionGenerations[slot] = (_connectionGenerations[slot] + 1) & UserData.GenerationMask;
+        _freeConnectionSlots.Push(slot);
+        Interlocked.Decrement(ref _activeConnections);
+    }
+
+    // ---- acceptors -----------------------------------------------------------------------------
+
+    public void AddAcceptor(RingAcceptor acceptor)
+    {
+        Debug.Assert(IsOnRingThread);
+        int slot = _acceptors.IndexOf(null);
+        if (slot < 0)
+        {
+            slot = _acceptors.Count;
+            _acceptors.Add(acceptor);
+        }
+        else
+        {
+            _acceptors[slot] = acceptor;
+        }
+
+        acceptor.Attach(slot);
+    }
+
+    public void RemoveAcceptor(RingAcceptor acceptor)
+    {
+        Debug.Assert(IsOnRingThread);
+        _acceptors[acceptor.Slot] = null;
+    }
+
+    public ILogger Logger => _logger;
+
+    // ---- the loop ------------------------------------------------------------------------------
+
+    private void Run()
+    {
+        try
+        {
+            Initialize();
+            _started.SetResult();
+        }
+        catch (Exception ex)
+        {
+            Teardown();
+            _started.SetException(ex);
+            _stopped.TrySetResult();
+            return;
+        }
+
+        try
+        {
+            Loop();
+        }
+        catch (Exception ex)
+        {
+            IoUringLog.RingThreadError(_logger, Id, ex);
+        }
+        finally
+        {
+            Teardown();
+            _stopped.TrySetResult();
+        }
+    }
+
+    private void Initialize()
+    {
+        if (_options.PinRingThreads)
+        {
+            ulong mask = 1UL << (Id % Math.Min(Environment.ProcessorCount, 64));
+            LibC.SchedSetAffinity(0, sizeof(ulong), &mask);
+        }
+
+        // With SINGLE_ISSUER the creating thread is the only one allowed to submit, so the ring is
+        // created here, on its own thread.
+        uint flags = 0;
+        if ((Features & RingFeatures.SingleIssuer) != 0)
+        {
+            flags |= SetupFlags.SingleIssuer;
+        }
+
+        if ((Features & RingFeatures.DeferTaskrun) != 0 && (Features & RingFeatures.SingleIssuer) != 0)
+        {
+            flags |= SetupFlags.DeferTaskrun;
+            Features &= ~RingFeatures.CoopTaskrun;
+        }
+        else if ((Features & RingFeatures.CoopTaskrun) != 0)
+        {
+            flags |= SetupFlags.CoopTaskrun;
+            Features &= ~RingFeatures.DeferTaskrun;
+        }
+        else
+        {
+            Features &= ~RingFeatures.DeferTaskrun;
+        }
+
+        if ((Features & RingFeatures.SubmitAll) != 0)
+        {
+            flags |= SetupFlags.SubmitAll;
+        }
+
+        uint entries = (uint)_options.RingEntries;
+        _ring = Ring.TryCreate(entries, entries * 4, flags, out int errno)
+            ?? throw new RingException($"io_uring_setup({entries}) for ring {Id} failed", errno);
+
+        if ((Features & RingFeatures.RegisteredRingFd) != 0 && !_ring.TryRegisterRingFd())
+        {
+            Features &= ~RingFeatures.RegisteredRingFd;
+        }
+
+        if (ReceiveMode == IoUringReceiveMode.BufferRing)
+        {
+            if ((Features & RingFeatures.ProvidedBufferRing) != 0)
+            {
+                _bufferRing = new ProvidedBufferRing(_ring, groupId: 1, _options.BufferRingEntries, _options.BufferRingBufferSize);
+            }
+            else
+            {
+                IoUringLog.BufferRingUnavailable(_logger, Id);
+                ReceiveMode = IoUringReceiveMode.PollAndReceive;
+            }
+        }
+
+        _eventFd = LibC.EventFd(0, SocketConstants.EFD_CLOEXEC);
+        if (_eventFd < 0)
+        {
+            throw new RingException("eventfd failed", LibC.LastErrno);
+        }
+
+        _eventBuffer = (ulong*)NativeMemory.Alloc(sizeof(ulong));
+        ArmWake();
+    }
+
+    private void Loop()
+    {
+        Span<Cqe> batch = stackalloc Cqe[CompletionBatch];
+        Ring ring = _ring!;
+        long stopDeadline = 0;
+
+        while (true)
+        {
+            RunWorkItems();
+
+            if (_stopRequested)
+            {
+                if (stopDeadline == 0)
+                {
+                    stopDeadline = Environment.TickCount64 + StopTimeoutMs;
+                    BeginStop();
+                }
+
+                // Only the eventfd read (and its cancellation) may remain.
+                if (_connectionSlotsUsed - _freeConnectionSlots.Count == 0 && _acceptors.TrueForAll(a => a is null) && _inFlight <= (_wakeArmed ? 1 : 0))
+                {
+                    break;
+                }
+
+                if (Environment.TickCount64 > stopDeadline)
+                {
+                    IoUringLog.RingStopTimedOut(_logger, Id, _inFlight, StopTimeoutMs);
+                    break;
+                }
+            }
+
+            uint minComplete = 0;
+            if (_work.IsEmpty && !ring.HasCompletions)
+            {
+                Volatile.Write(ref _parked, 1);
+                Interlocked.MemoryBarrier();
+                if (_work.IsEmpty)
+                {
+                    minComplete = 1;
+                }
+                else
+                {
+                    Volatile.Write(ref _parked, 0);
+                }
+            }
+
+            int ret = ring.SubmitAndWait(minComplete);
+            if (minComplete != 0)
+            {
+                Volatile.Write(ref _parked, 0);
+            }
+
+            if (ret < 0 && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY && ret != -Errno.ETIME)
+            {
+                IoUringLog.EnterFailed(_logger, Id, LibC.Describe(-ret));
+                Thread.Sleep(1); // never spin on a failing ring
+            }
+
+            int count;
+            do
+            {
+                count = ring.ReapCompletions(batch);
+                for (int i = 0; i < count; i++)
+                {
+                    Dispatch(in batch[i]);
+                }
+            }
+            while (count == batch.Length);
+
+            _bufferRing?.Publish();
+        }
+    }
+
+    private void RunWorkItems()
+    {
+        // Bounded: work posted while this batch runs waits for the next turn, so completions keep flowing.
+        int count = _work.Count;
+        while (count-- > 0 && _work.TryDequeue(out var item))
+        {
+            try
+            {
+                item.Action(item.State);
+            }
+            catch (Exception ex)
+            {
+                IoUringLog.RingThreadError(_logger, Id, ex);
+            }
+        }
+    }
+
+    private void Dispatch(in Cqe cqe)
+    {
+        if ((cqe.Flags & CqeFlags.More) == 0)
+        {
+            _inFlight--;
+        }
+
+        try
+        {
+            ulong userData = cqe.UserData;
+            int slot = UserData.Slot(userData);
+            uint generation = UserData.Generation(userData);
+            switch (UserData.Kind(userData))
+            {
+                case OperationKind.Wake:
+                    _wakeArmed = false;
+                    if (!_stopRequested)
+                    {
+                        ArmWake();
+                    }
+
+                    break;
+
+                case OperationKind.Accept:
+                case OperationKind.AcceptRetry:
+                    var acceptor = slot < _acceptors.Count ? _acceptors[slot] : null;
+                    if (acceptor is not null && acceptor.Generation == generation)
+                    {
+                        if (UserData.Kind(userData) == OperationKind.Accept)
+                        {
+                            acceptor.OnAcceptCompleted(cqe.Res, cqe.Flags);
+                        }
+                        else
+                        {
+                            acceptor.OnRetryTimerCompleted();
+                        }
+                    }
+
+                    break;
+
+                case OperationKind.Poll:
+                case OperationKind.Recv:
+                case OperationKind.Send:
+                    var connection = slot < _connections.Length ? _connections[slot] : null;
+                    if (connection is null || _connectionGenerations[slot] != generation)
+                    {
+                        // A completion for a connection that is gone: its slot may already serve
+                        // another connection, which must never see these bytes.
+                        StaleCompletions++;
+                        break;
+                    }
+
+                    switch (UserData.Kind(userData))
+                    {
+                        case OperationKind.Poll: connection.OnPollCompleted(cqe.Res, cqe.Flags); break;
+                        case OperationKind.Recv: connection.OnRecvCompleted(cqe.Res, cqe.Flags); break;
+                        default: connection.OnSendCompleted(cqe.Res, cqe.Flags); break;
+                    }
+
+                    break;
+
+                case OperationKind.Cancel:
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            IoUringLog.RingThreadError(_logger, Id, ex);
+        }
+    }
+
+    /// <summary>Completions that arrived for a recycled connection slot and were dropped.</summary>
+    public long StaleCompletions { get; private set; }
+
+    private void BeginStop()
+    {
+        foreach (var acceptor in _acceptors.ToArray())
+        {
+            acceptor?.Stop();
+        }
+
+        for (int i = 0; i < _connectionSlotsUsed; i++)
+        {
+            _connections[i]?.AbortFromRing(new Microsoft.AspNetCore.Connections.ConnectionAbortedException("The io_uring transport is stopping."));
+        }
+
+        if (_wakeArmed)
+        {
+            SubmitCancel(UserData.Pack(OperationKind.Wake, 0, 0), 0, 0);
+        }
+    }
+
+    private void ArmWake()
+    {
+        SqePrep.Read(GetSqe(), _eventFd, (byte*)_eventBuffer, sizeof(ulong), UserData.Pack(OperationKind.Wake, 0, 0));
+        _wakeArmed = true;
+    }
+
+    private void Wake()
+    {
+        ulong one = 1;
+        LibC.Write(_eventFd, &one, sizeof(ulong));
+    }
+
+    private void Teardown()
+    {
+        _bufferRing?.Dispose();
+        _bufferRing = null;
+
+        // Closing the ring cancels whatever is still in flight; the eventfd buffer is freed after it.
+        _ring?.Dispose();
+
+        if (_eventFd >= 0)
+        {
+            LibC.Close(_eventFd);
+            _eventFd = -1;
+        }
+
+        if (_eventBuffer != null && _inFlight == 0)
+        {
+            NativeMemory.Free(_eventBuffer);
+        }
+
+        _eventBuffer = null;
+        MemoryPool.Dispose();
+    }
+}

@@ -1,0 +1,161 @@
+namespace Transport.IoUring.Interop;
+
+// Values from /usr/include/linux/io_uring.h and the kernel's uapi headers. Kernel versions in the
+// comments say where each first appeared; RingCapabilities decides which ones a ring may use.
+
+internal static class SysCallNumbers
+{
+    // Identical on x86_64 and arm64 (io_uring was added after the unified syscall table).
+    public const long IoUringSetup = 425;
+    public const long IoUringEnter = 426;
+    public const long IoUringRegister = 427;
+}
+
+internal static class Opcode
+{
+    public const byte Nop = 0;
+    public const byte PollAdd = 6;
+    public const byte PollRemove = 7;
+    public const byte SendMsg = 9;
+    public const byte Timeout = 11;
+    public const byte Accept = 13;
+    public const byte AsyncCancel = 14;
+    public const byte Close = 19;
+    public const byte Read = 22;
+    public const byte Write = 23;
+    public const byte Send = 26;
+    public const byte Recv = 27;
+    public const byte Shutdown = 34;
+    public const byte SendZc = 47;      // 6.0
+    public const byte SendMsgZc = 48;   // 6.1
+}
+
+internal static class SqeFlags
+{
+    public const byte FixedFile = 1 << 0;
+    public const byte IoDrain = 1 << 1;
+    public const byte IoLink = 1 << 2;
+    public const byte IoHardLink = 1 << 3;
+    public const byte Async = 1 << 4;
+    public const byte BufferSelect = 1 << 5;
+    public const byte CqeSkipSuccess = 1 << 6;
+}
+
+internal static class SetupFlags
+{
+    public const uint CqSize = 1u << 3;
+    public const uint Clamp = 1u << 4;
+    public const uint SubmitAll = 1u << 7;          // 5.18
+    public const uint CoopTaskrun = 1u << 8;        // 5.19
+    public const uint TaskrunFlag = 1u << 9;        // 5.19
+    public const uint SingleIssuer = 1u << 12;      // 6.0
+    public const uint DeferTaskrun = 1u << 13;      // 6.1
+}
+
+internal static class Features
+{
+    public const uint SingleMmap = 1u << 0;   // 5.4
+    public const uint NoDrop = 1u << 1;       // 5.5
+    public const uint SubmitStable = 1u << 2;
+    public const uint FastPoll = 1u << 5;     // 5.7
+    public const uint ExtArg = 1u << 8;       // 5.11
+    public const uint NativeWorkers = 1u << 9;
+    public const uint RsrcTags = 1u << 10;    // 5.13
+    public const uint CqeSkip = 1u << 11;     // 5.17
+    public const uint LinkedFile = 1u << 12;  // 5.17
+}
+
+internal static class EnterFlags
+{
+    public const uint GetEvents = 1u << 0;
+    public const uint RegisteredRing = 1u << 4; // 5.18
+}
+
+internal static class RegisterOp
+{
+    public const uint RegisterBuffers = 0;
+    public const uint UnregisterBuffers = 1;
+    public const uint RegisterProbe = 8;
+    public const uint RegisterBuffers2 = 15;
+    public const uint RegisterBuffersUpdate = 16;
+    public const uint RegisterRingFds = 20;
+    public const uint UnregisterRingFds = 21;
+    public const uint RegisterPbufRing = 22;
+    public const uint UnregisterPbufRing = 23;
+}
+
+internal static class CqeFlags
+{
+    public const uint Buffer = 1u << 0;
+    public const uint More = 1u << 1;
+    public const uint SockNonEmpty = 1u << 2;
+    public const uint Notif = 1u << 3;
+    public const int BufferShift = 16;
+}
+
+internal static class PollFlags
+{
+    public const uint AddMulti = 1u << 0;       // 5.13, in sqe->len
+    public const uint PollIn = 0x0001;
+    public const uint PollErr = 0x0008;
+    public const uint PollHup = 0x0010;
+    public const uint PollRdHup = 0x2000;
+}
+
+internal static class IoPrioFlags
+{
+    public const ushort RecvSendPollFirst = 1 << 0;
+    public const ushort RecvMultishot = 1 << 1;    // 6.0
+    public const ushort RecvSendFixedBuf = 1 << 2;
+    public const ushort AcceptMultishot = 1 << 0;  // 5.19
+}
+
+internal static class CancelFlags
+{
+    public const uint All = 1u << 0;
+    public const uint Fd = 1u << 1;
+}
+
+internal static class Errno
+{
+    public const int EPERM = 1;
+    public const int ENOENT = 2;
+    public const int EINTR = 4;
+    public const int EBADF = 9;
+    public const int EAGAIN = 11;
+    public const int ENOMEM = 12;
+    public const int EACCES = 13;
+    public const int EBUSY = 16;
+    public const int EEXIST = 17;
+    public const int EINVAL = 22;
+    public const int ENFILE = 23;
+    public const int EMFILE = 24;
+    public const int EPIPE = 32;
+    public const int ENOSYS = 38;
+    public const int ENOBUFS = 105;
+    public const int ENOTCONN = 107;
+    public const int ECONNABORTED = 103;
+    public const int ECONNRESET = 104;
+    public const int ETIMEDOUT = 110;
+    public const int ETIME = 62;
+    public const int EALREADY = 114;
+    public const int ECANCELED = 125;
+}
+
+internal static class SocketConstants
+{
+    public const int SOL_SOCKET = 1;
+    public const int SO_REUSEADDR = 2;
+    public const int SO_LINGER = 13;
+    public const int SO_REUSEPORT = 15;
+    public const int IPPROTO_TCP = 6;
+    public const int TCP_NODELAY = 1;
+    public const int SHUT_WR = 1;
+    public const int SHUT_RDWR = 2;
+    public const int MSG_DONTWAIT = 0x40;
+    public const int MSG_NOSIGNAL = 0x4000;
+    public const int SOCK_NONBLOCK = 0x800;
+    public const int SOCK_CLOEXEC = 0x80000;
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+}

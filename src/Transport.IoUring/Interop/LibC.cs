@@ -1,0 +1,88 @@
+using System.Runtime.InteropServices;
+
+namespace Transport.IoUring.Interop;
+
+/// <summary>The few libc entry points the transport calls. Each returns -1 and sets errno on failure.</summary>
+internal static unsafe partial class LibC
+{
+    private const string Lib = "libc";
+
+    public const int PROT_READ = 0x1;
+    public const int PROT_WRITE = 0x2;
+    public const int MAP_SHARED = 0x01;
+    public const int MAP_PRIVATE = 0x02;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const int MAP_POPULATE = 0x08000;
+    public static readonly nint MAP_FAILED = -1;
+
+    // glibc's syscall() reads six argument registers (the sixth from the stack) whatever the
+    // call passes, so one fixed signature serves every io_uring syscall.
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    private static partial long Syscall(long number, nint a1, nint a2, nint a3, nint a4, nint a5, nint a6);
+
+    public static int IoUringSetup(uint entries, IoUringParams* p)
+        => (int)Syscall(SysCallNumbers.IoUringSetup, (nint)entries, (nint)p, 0, 0, 0, 0);
+
+    public static int IoUringEnter(int fd, uint toSubmit, uint minComplete, uint flags)
+        => (int)Syscall(SysCallNumbers.IoUringEnter, fd, (nint)toSubmit, (nint)minComplete, (nint)flags, 0, 0);
+
+    public static int IoUringRegister(int fd, uint opcode, void* arg, uint nrArgs)
+        => (int)Syscall(SysCallNumbers.IoUringRegister, fd, (nint)opcode, (nint)arg, (nint)nrArgs, 0, 0);
+
+    [LibraryImport(Lib, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint addr, nuint length);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initval, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buf, nuint count);
+
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    public static partial int SetSockOpt(int fd, int level, int name, void* value, uint len);
+
+    [LibraryImport(Lib, EntryPoint = "shutdown", SetLastError = true)]
+    public static partial int Shutdown(int fd, int how);
+
+    [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
+    public static partial int GetSockName(int fd, byte* addr, uint* len);
+
+    [LibraryImport(Lib, EntryPoint = "getpeername", SetLastError = true)]
+    public static partial int GetPeerName(int fd, byte* addr, uint* len);
+
+    [LibraryImport(Lib, EntryPoint = "sched_setaffinity", SetLastError = true)]
+    public static partial int SchedSetAffinity(int pid, nuint size, ulong* mask);
+
+    public static int SetIntOption(int fd, int level, int name, int value)
+        => SetSockOpt(fd, level, name, &value, sizeof(int));
+
+    public static int LastErrno => Marshal.GetLastPInvokeError();
+
+    /// <summary>Text of an errno value, e.g. "EPERM (Operation not permitted)".</summary>
+    public static string Describe(int errno)
+    {
+        string name = errno switch
+        {
+            Errno.EPERM => "EPERM",
+            Errno.ENOSYS => "ENOSYS",
+            Errno.ENOMEM => "ENOMEM",
+            Errno.EINVAL => "EINVAL",
+            Errno.EACCES => "EACCES",
+            Errno.EMFILE => "EMFILE",
+            Errno.ENFILE => "ENFILE",
+            Errno.EBADF => "EBADF",
+            Errno.ECONNRESET => "ECONNRESET",
+            Errno.EPIPE => "EPIPE",
+            Errno.ENOBUFS => "ENOBUFS",
+            Errno.EEXIST => "EEXIST",
+            _ => "errno " + errno,
+        };
+        return $"{name} ({Marshal.GetPInvokeErrorMessage(errno)})";
+    }
+}

@@ -1,0 +1,272 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading;
+
+namespace Transport.IoUring.Interop;
+
+/// <summary>
+/// One io_uring instance: the mmap'd submission and completion rings and the syscalls on them.
+/// Not thread-safe: with SINGLE_ISSUER only the thread that created the ring may submit, register
+/// or reap, so every call comes from the owning <c>RingThread</c>.
+/// </summary>
+internal sealed unsafe class Ring : IDisposable
+{
+    private readonly int _ringFd;
+    private int _enterFd;
+    private uint _enterFlags;
+
+    private readonly nint _sqRingPtr;
+    private readonly nuint _sqRingSize;
+    private readonly nint _cqRingPtr;   // equals _sqRingPtr with IORING_FEAT_SINGLE_MMAP
+    private readonly nuint _cqRingSize;
+    private readonly nint _sqesPtr;
+    private readonly nuint _sqesSize;
+
+    private readonly uint* _sqHead;
+    private readonly uint* _sqTail;
+    private readonly uint* _sqFlags;
+    private readonly uint _sqMask;
+    private readonly Sqe* _sqes;
+    private uint _sqeTail;      // next SQE to hand out; published to *_sqTail on submit
+
+    private readonly uint* _cqHead;
+    private readonly uint* _cqTail;
+    private readonly uint* _cqOverflow;
+    private readonly uint _cqMask;
+    private readonly Cqe* _cqes;
+
+    private bool _disposed;
+
+    private Ring(int fd, in IoUringParams p)
+    {
+        _ringFd = fd;
+        _enterFd = fd;
+        SetupFlags = p.Flags;
+        Features = p.Features;
+        SqEntries = p.SqEntries;
+        CqEntries = p.CqEntries;
+
+        _sqRingSize = p.SqOff.Array + p.SqEntries * sizeof(uint);
+        _cqRingSize = p.CqOff.Cqes + p.CqEntries * (uint)sizeof(Cqe);
+        bool singleMmap = (p.Features & Interop.Features.SingleMmap) != 0;
+        if (singleMmap)
+        {
+            _sqRingSize = _cqRingSize = Math.Max(_sqRingSize, _cqRingSize);
+        }
+
+        try
+        {
+            _sqRingPtr = MapOrThrow(fd, _sqRingSize, 0);
+            _cqRingPtr = singleMmap ? _sqRingPtr : MapOrThrow(fd, _cqRingSize, 0x8000000);
+            _sqesSize = p.SqEntries * (uint)sizeof(Sqe);
+            _sqesPtr = MapOrThrow(fd, _sqesSize, 0x10000000);
+        }
+        catch
+        {
+            Unmap();
+            LibC.Close(fd);
+            throw;
+        }
+
+        byte* sq = (byte*)_sqRingPtr;
+        _sqHead = (uint*)(sq + p.SqOff.Head);
+        _sqTail = (uint*)(sq + p.SqOff.Tail);
+        _sqFlags = (uint*)(sq + p.SqOff.Flags);
+        _sqMask = *(uint*)(sq + p.SqOff.RingMask);
+        _sqes = (Sqe*)_sqesPtr;
+        _sqeTail = *_sqTail;
+
+        // The SQ index array maps ring slots to SQEs; an identity mapping lets SQE i live in slot i.
+        uint* array = (uint*)(sq + p.SqOff.Array);
+        for (uint i = 0; i < p.SqEntries; i++)
+        {
+            array[i] = i;
+        }
+
+        byte* cq = (byte*)_cqRingPtr;
+        _cqHead = (uint*)(cq + p.CqOff.Head);
+        _cqTail = (uint*)(cq + p.CqOff.Tail);
+        _cqOverflow = (uint*)(cq + p.CqOff.Overflow);
+        _cqMask = *(uint*)(cq + p.CqOff.RingMask);
+        _cqes = (Cqe*)(cq + p.CqOff.Cqes);
+    }
+
+    public int Fd => _ringFd;
+    public uint SetupFlags { get; }
+    public uint Features { get; }
+    public uint SqEntries { get; }
+    public uint CqEntries { get; }
+    public bool UsesRegisteredRingFd => (_enterFlags & EnterFlags.RegisteredRing) != 0;
+
+    /// <summary>SQEs handed out and not yet passed to the kernel.</summary>
+    public uint PendingSubmissions => _sqeTail - Volatile.Read(ref *_sqHead);
+
+    /// <summary>Completions dropped because the CQ ring was full (kernels without IORING_FEAT_NODROP).</summary>
+    public uint CqOverflowCount => Volatile.Read(ref *_cqOverflow);
+
+    /// <summary>Creates a ring, or returns null and the errno of io_uring_setup or mmap.</summary>
+    public static Ring? TryCreate(uint sqEntries, uint cqEntries, uint setupFlags, out int errno)
+    {
+        IoUringParams p = default;
+        p.Flags = setupFlags | (cqEntries > 0 ? Interop.SetupFlags.CqSize : 0);
+        p.CqEntries = cqEntries;
+        int fd = LibC.IoUringSetup(sqEntries, &p);
+        if (fd < 0)
+        {
+            errno = LibC.LastErrno;
+            return null;
+        }
+
+        try
+        {
+            errno = 0;
+            return new Ring(fd, p);
+        }
+        catch (RingException ex)
+        {
+            errno = ex.Errno;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Registers the ring's own fd with the kernel (5.18) so io_uring_enter skips the fd table
+    /// look-up on every call. Returns false where the kernel does not support it.
+    /// </summary>
+    public bool TryRegisterRingFd()
+    {
+        RsrcUpdate update = new() { Offset = uint.MaxValue, Data = (ulong)_ringFd };
+        int ret = LibC.IoUringRegister(_ringFd, RegisterOp.RegisterRingFds, &update, 1);
+        if (ret != 1)
+        {
+            return false;
+        }
+
+        _enterFd = (int)update.Offset;
+        _enterFlags |= EnterFlags.RegisteredRing;
+        return true;
+    }
+
+    /// <summary>The next free SQE, zeroed, or null when the submission ring is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Sqe* TryGetSqe()
+    {
+        uint head = Volatile.Read(ref *_sqHead);
+        if (_sqeTail - head >= SqEntries)
+        {
+            return null;
+        }
+
+        Sqe* sqe = &_sqes[_sqeTail & _sqMask];
+        *sqe = default;
+        _sqeTail++;
+        return sqe;
+    }
+
+    /// <summary>
+    /// Publishes pending SQEs and enters the kernel once: submits them and, with
+    /// <paramref name="minComplete"/> &gt; 0, waits for that many completions. Always asks for
+    /// events, which with DEFER_TASKRUN is what runs the deferred completion work.
+    /// Returns the number submitted, or -errno.
+    /// </summary>
+    public int SubmitAndWait(uint minComplete)
+    {
+        uint toSubmit = _sqeTail - *_sqTail;
+        if (toSubmit != 0)
+        {
+            // Release: the kernel must see the SQE contents before the new tail.
+            Volatile.Write(ref *_sqTail, _sqeTail);
+        }
+
+        uint pending = _sqeTail - Volatile.Read(ref *_sqHead);
+        int ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | _enterFlags);
+        return ret < 0 ? -LibC.LastErrno : ret;
+    }
+
+    /// <summary>True when the kernel has completions waiting in the CQ ring.</summary>
+    public bool HasCompletions => Volatile.Read(ref *_cqTail) != *_cqHead;
+
+    /// <summary>True when the kernel has work to flush that needs an io_uring_enter (overflow, task work).</summary>
+    public bool NeedsEnter => (Volatile.Read(ref *_sqFlags) & 0x6u) != 0; // IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN
+
+    /// <summary>Reads up to <paramref name="batch"/>.Length completions and releases their slots to the kernel.</summary>
+    public int ReapCompletions(Span<Cqe> batch)
+    {
+        uint head = *_cqHead;
+        uint tail = Volatile.Read(ref *_cqTail);   // acquire: CQE contents are visible once the tail is
+        int count = 0;
+        while (head != tail && count < batch.Length)
+        {
+            batch[count++] = _cqes[head & _cqMask];
+            head++;
+        }
+
+        if (count != 0)
+        {
+            Volatile.Write(ref *_cqHead, head);    // release the slots back to the kernel
+        }
+
+        return count;
+    }
+
+    public int Register(uint opcode, void* arg, uint nrArgs)
+    {
+        int ret = LibC.IoUringRegister(_ringFd, opcode, arg, nrArgs);
+        return ret < 0 ? -LibC.LastErrno : ret;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Unmap();
+        LibC.Close(_ringFd);
+    }
+
+    private void Unmap()
+    {
+        if (_sqesPtr != 0)
+        {
+            LibC.Munmap(_sqesPtr, _sqesSize);
+        }
+
+        if (_cqRingPtr != 0 && _cqRingPtr != _sqRingPtr)
+        {
+            LibC.Munmap(_cqRingPtr, _cqRingSize);
+        }
+
+        if (_sqRingPtr != 0)
+        {
+            LibC.Munmap(_sqRingPtr, _sqRingSize);
+        }
+    }
+
+    private static nint MapOrThrow(int fd, nuint size, long offset)
+    {
+        nint ptr = LibC.Mmap(0, size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_POPULATE, fd, offset);
+        if (ptr == LibC.MAP_FAILED)
+        {
+            throw new RingException("mmap of the io_uring rings failed", LibC.LastErrno);
+        }
+
+        Debug.Assert(ptr != 0);
+        return ptr;
+    }
+}
+
+/// <summary>A failed io_uring syscall, with its errno.</summary>
+internal sealed class RingException : Exception
+{
+    public RingException(string message, int errno)
+        : base($"{message}: {LibC.Describe(errno)}")
+    {
+        Errno = errno;
+    }
+
+    public int Errno { get; }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Transport.IoUring.Internal;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring;
+
+/// <summary>
+/// Kestrel's entry point to the io_uring transport. As an <see cref="IConnectionListenerFactorySelector"/>
+/// it claims only the endpoints it serves, and only when io_uring works on this machine; Kestrel
+/// then binds everything else (or everything, after a fallback) with its Sockets transport.
+/// </summary>
+public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConnectionListenerFactorySelector
+{
+    private readonly IoUringTransportOptions _options;
+    private readonly ILogger _logger;
+    private readonly RingCapabilities _capabilities;
+    private readonly RingGroup _rings;
+    private string? _unavailableReason;
+    private int _fallbackLogged;
+
+    /// <summary>Creates the factory; <paramref name="options"/> are validated by the options system first.</summary>
+    public IoUringTransportFactory(IOptions<IoUringTransportOptions> options, ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+
+        _options = options.Value;
+        IoUringTransportOptionsValidator.ThrowIfInvalid(_options);
+        _logger = loggerFactory.CreateLogger("Transport.IoUring");
+        _capabilities = _options.SimulatedSetupErrno != 0
+            ? RingCapabilities.Probe(_options.SimulatedSetupErrno)
+            : RingCapabilities.Current;
+        _rings = new RingGroup(_options, _capabilities, loggerFactory);
+        _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;
+    }
+
+    /// <summary>True when io_uring can serve connections on this machine.</summary>
+    public bool IsIoUringAvailable => TryEnsureRings();
+
+    /// <summary>Why io_uring cannot be used here, or null when it can.</summary>
+    public string? UnavailableReason
+    {
+        get
+        {
+            TryEnsureRings();
+            return _unavailableReason;
+        }
+    }
+
+    internal RingGroup RingGroup => _rings;
+
+    internal RingCapabilities Capabilities => _capabilities;
+
+    /// <inheritdoc />
+    public bool CanBind(EndPoint endpoint)
+    {
+        bool supportedEndPoint = endpoint switch
+        {
+            IPEndPoint => true,
+            UnixDomainSocketEndPoint => true,
+            FileHandleEndPoint => true,
+            _ => false,
+        };
+
+        return supportedEndPoint && TryEnsureRings();
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        if (!TryEnsureRings())
+        {
+            throw new NotSupportedException($"io_uring is unavailable: {_unavailableReason}");
+        }
+
+        var listener = new IoUringConnectionListener(endpoint, _rings, _options);
+        listener.Bind();
+
+        var rings = _rings.Rings!;
+        var features = rings[0].Features;
+        IoUringLog.Serving(_logger, listener.EndPoint.ToString() ?? "", rings.Length, rings[0].ReceiveMode, _capabilities.KernelVersion, RingCapabilities.Describe(features));
+        return new ValueTask<IConnectionListener>(listener);
+    }
+
+    private bool TryEnsureRings()
+    {
+        if (_unavailableReason is null)
+        {
+            try
+            {
+                _rings.EnsureStarted();
+                return true;
+            }
+            catch (RingException ex)
+            {
+                _unavailableReason = ex.Message + (ex.Errno == Errno.ENOMEM ? " (raise RLIMIT_MEMLOCK, ulimit -l, or lower RingEntries/BufferRingEntries)" : "");
+            }
+        }
+
+        if (Interlocked.Exchange(ref _fallbackLogged, 1) == 0)
+        {
+            IoUringLog.FallingBackToSockets(_logger, _unavailableReason!);
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,93 @@
+using System;
+using Transport.IoUring.Interop;
+
+namespace Transport.IoUring;
+
+/// <summary>Options for the io_uring transport. Every property states its default.</summary>
+public sealed class IoUringTransportOptions
+{
+    /// <summary>
+    /// The number of ring threads, each a dedicated thread with its own io_uring that accepts and
+    /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>.
+    /// </summary>
+    public int RingCount { get; set; } = Environment.ProcessorCount;
+
+    /// <summary>
+    /// Submission queue entries per ring (a power of two, 16–32768); the completion queue gets four
+    /// times as many so bursts of multishot completions do not overflow it. Defaults to 1024.
+    /// </summary>
+    public int RingEntries { get; set; } = 1024;
+
+    /// <summary>How connections receive data. Defaults to <see cref="IoUringReceiveMode.BufferRing"/>.</summary>
+    public IoUringReceiveMode ReceiveMode { get; set; } = IoUringReceiveMode.BufferRing;
+
+    /// <summary>
+    /// Buffers in each ring's provided-buffer ring (a power of two, 1–32768), used by
+    /// <see cref="IoUringReceiveMode.BufferRing"/>. Each buffer is lent to the kernel for one receive
+    /// and returned as soon as its bytes are copied into the connection's pipe. Defaults to 1024.
+    /// </summary>
+    public int BufferRingEntries { get; set; } = 1024;
+
+    /// <summary>Size in bytes of each provided buffer (1 KiB–1 MiB). Defaults to 16384.</summary>
+    public int BufferRingBufferSize { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// Bind one SO_REUSEPORT listen socket per ring, each accepted on its own ring, so the kernel
+    /// spreads connections over the rings. When false, or for Unix domain sockets and inherited
+    /// handles, one listen socket is accepted on by every ring. Defaults to true.
+    /// </summary>
+    public bool ReusePort { get; set; } = true;
+
+    /// <summary>Set TCP_NODELAY on accepted TCP connections. Defaults to true.</summary>
+    public bool NoDelay { get; set; } = true;
+
+    /// <summary>The listen backlog. Defaults to 512.</summary>
+    public int Backlog { get; set; } = 512;
+
+    /// <summary>
+    /// Bytes the transport buffers from the network before it stops receiving until the application
+    /// reads (input backpressure); null or 0 means unlimited. Defaults to 1 MiB.
+    /// </summary>
+    public long? MaxReadBufferSize { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Bytes the application may write ahead of the network before its flushes wait (output
+    /// backpressure); null or 0 means unlimited. Defaults to 64 KiB.
+    /// </summary>
+    public long? MaxWriteBufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Run application continuations (Kestrel's parser, your middleware) inline on the ring thread
+    /// instead of the thread pool. Faster when the application never blocks; a blocking call then
+    /// stalls every connection of that ring. Defaults to false.
+    /// </summary>
+    public bool UnsafePreferInlineScheduling { get; set; }
+
+    /// <summary>Pin ring thread i to CPU i (modulo the processor count). Defaults to false.</summary>
+    public bool PinRingThreads { get; set; }
+
+    /// <summary>Kernel features switched off, to run an older kernel's code path (tests).</summary>
+    internal RingFeatures DisabledFeatures { get; set; }
+
+    /// <summary>When not 0, io_uring_setup is treated as failing with this errno (tests of the Sockets fallback).</summary>
+    internal int SimulatedSetupErrno { get; set; }
+}
+
+/// <summary>How an io_uring connection receives data.</summary>
+public enum IoUringReceiveMode
+{
+    /// <summary>
+    /// One multishot recv per connection picks buffers from a provided-buffer ring shared by the
+    /// ring's connections; each completion is copied into the input pipe and its buffer returned at
+    /// once. No SQE per read. Needs Linux 6.0 (5.19 with single-shot recv); falls back to
+    /// <see cref="PollAndReceive"/> on older kernels.
+    /// </summary>
+    BufferRing,
+
+    /// <summary>
+    /// A multishot poll per connection says when data is ready, then a recv writes straight into the
+    /// input pipe's memory: no copy, and no memory held by idle connections. Needs Linux 5.13
+    /// (single-shot poll before that).
+    /// </summary>
+    PollAndReceive,
+}
