@@ -98,13 +98,13 @@ internal sealed partial class IoUringConnection : ConnectionContext
     {
         _ring.Schedule(static state =>
         {
-            var (connection, reason) = ((IoUringConnection, ConnectionAbortedException))state!;
+            var (connection, reason) = ((IoUringConnection, ConnectionAbortedException?))state!;
             connection.AbortFromRing(reason);
         }, (this, abortReason));
     }
 
     /// <summary>Abort on the ring thread: drop pending output and reset the connection (RST).</summary>
-    public void AbortFromRing(ConnectionAbortedException abortReason)
+    public void AbortFromRing(ConnectionAbortedException? abortReason)
     {
         Debug.Assert(_ring.IsOnRingThread);
         if (_fdClosed)
@@ -112,6 +112,8 @@ internal sealed partial class IoUringConnection : ConnectionContext
             return;
         }
 
+        // Kestrel passes null when it has no particular reason (e.g. the client closed first).
+        abortReason ??= new ConnectionAbortedException("The connection was aborted.");
         IoUringLog.ConnectionAbort(_ring.ConnectionLogger, ConnectionId, abortReason.Message);
         _abortRequested = true;
         Shutdown(abortReason);

@@ -48,6 +48,7 @@ internal sealed unsafe class RingThread : PipeScheduler
     private readonly Stack<int> _freeConnectionSlots = new();
     private int _connectionSlotsUsed;
     private int _activeConnections;
+    private long _acceptedConnections;
 
     private readonly List<RingAcceptor?> _acceptors = new();
 
@@ -88,6 +89,9 @@ internal sealed unsafe class RingThread : PipeScheduler
     public int RingFd => _ring?.Fd ?? -1;
 
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
+
+    /// <summary>Connections this ring has accepted since it started.</summary>
+    public long AcceptedConnections => Volatile.Read(ref _acceptedConnections);
     public long InFlight => Interlocked.Read(ref _inFlight);
     public Task Stopped => _stopped.Task;
 
@@ -168,6 +172,7 @@ internal sealed unsafe class RingThread : PipeScheduler
         var connection = new IoUringConnection(this, listener, fd, slot, generation, local, remote);
         _connections[slot] = connection;
         Interlocked.Increment(ref _activeConnections);
+        Volatile.Write(ref _acceptedConnections, _acceptedConnections + 1);
         listener.OnConnectionAccepted(connection);
         connection.Start();
     }
