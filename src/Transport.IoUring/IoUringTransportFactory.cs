@@ -41,18 +41,14 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
         _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;
     }
 
-    /// <summary>True when io_uring can serve connections on this machine.</summary>
-    public bool IsIoUringAvailable => TryEnsureRings();
+    /// <summary>
+    /// True unless io_uring is known not to work here: the probe failed, or creating the rings
+    /// failed at the first bind.
+    /// </summary>
+    public bool IsIoUringAvailable => _unavailableReason is null;
 
     /// <summary>Why io_uring cannot be used here, or null when it can.</summary>
-    public string? UnavailableReason
-    {
-        get
-        {
-            TryEnsureRings();
-            return _unavailableReason;
-        }
-    }
+    public string? UnavailableReason => _unavailableReason;
 
     internal RingGroup RingGroup => _rings;
 

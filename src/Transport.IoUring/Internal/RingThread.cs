@@ -22,6 +22,7 @@ internal sealed unsafe class RingThread : PipeScheduler
 {
     private const int CompletionBatch = 256;
     private const int StopTimeoutMs = 5000;
+    private const int MaxWorkItemsPerTurn = 4096;
 
     private readonly IoUringTransportOptions _options;
     private readonly ILogger _logger;
@@ -391,9 +392,8 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     private void RunWorkItems()
     {
-        // Bounded: work posted while this batch runs waits for the next turn, so completions keep flowing.
-        int count = _work.Count;
-        while (count-- > 0 && _work.TryDequeue(out var item))
+        // Bounded: work posted faster than it runs waits for the next turn, so completions keep flowing.
+        for (int i = 0; i < MaxWorkItemsPerTurn && _work.TryDequeue(out var item); i++)
         {
             try
             {
