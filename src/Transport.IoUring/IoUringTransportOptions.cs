@@ -24,9 +24,9 @@ public sealed class IoUringTransportOptions
     /// <summary>
     /// Buffers in each ring's provided-buffer ring (a power of two, 1–32768), used by
     /// <see cref="IoUringReceiveMode.BufferRing"/>. Each buffer is lent to the kernel for one receive
-    /// and returned as soon as its bytes are copied into the connection's pipe. Defaults to 1024.
+    /// and returned as soon as its bytes are copied into the connection's pipe. Defaults to 512.
     /// </summary>
-    public int BufferRingEntries { get; set; } = 1024;
+    public int BufferRingEntries { get; set; } = 512;
 
     /// <summary>Size in bytes of each provided buffer (1 KiB–1 MiB). Defaults to 16384.</summary>
     public int BufferRingBufferSize { get; set; } = 16 * 1024;
