@@ -156,6 +156,19 @@ public sealed unsafe class ProvidedBufferRingTests
     }
 
     [Fact]
+    public void DisposingTwiceIsHarmless()
+    {
+        using var ring = CreateRing(8);
+        var buffers = new ProvidedBufferRing(ring, GroupId, entries: 4, bufferSize: 64);
+        buffers.Dispose();
+        buffers.Dispose(); // must not unmap or free the memory a second time
+
+        // Allocations after the second Dispose still work and the group can be registered again.
+        using var again = new ProvidedBufferRing(ring, GroupId, entries: 4, bufferSize: 64);
+        Assert.Equal(GroupId, again.GroupId);
+    }
+
+    [Fact]
     public void IsSupportedLeavesNoBufferGroupBehind()
     {
         using var ring = CreateRing(8);
