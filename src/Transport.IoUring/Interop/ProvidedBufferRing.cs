@@ -20,6 +20,7 @@ internal sealed unsafe class ProvidedBufferRing : IDisposable
     private readonly uint _mask;
     private ushort _tail;
     private bool _registered;
+    private bool _disposed;
 
     public ProvidedBufferRing(Ring ring, ushort groupId, int entries, int bufferSize)
     {
@@ -108,6 +109,12 @@ internal sealed unsafe class ProvidedBufferRing : IDisposable
 
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (_registered)
         {
             BufRingRegistration reg = default;
