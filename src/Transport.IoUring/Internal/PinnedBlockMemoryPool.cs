@@ -39,7 +39,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
         if (_blocks.TryDequeue(out var block))
         {
-            block.IsRented = true;
+            block.MarkRented();
             return block;
         }
 
@@ -58,7 +58,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
         {
             if (_blocks.TryDequeue(out var existing))
             {
-                existing.IsRented = true;
+                existing.MarkRented();
                 return existing;
             }
 
@@ -69,18 +69,20 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
             }
 
             Interlocked.Increment(ref _slabCount);
-            return new Block(this, new Memory<byte>(slab, 0, BlockSize)) { IsRented = true };
+            var first = new Block(this, new Memory<byte>(slab, 0, BlockSize));
+            first.MarkRented();
+            return first;
         }
     }
 
     private void Return(Block block)
     {
-        if (!block.IsRented)
+        // Atomic, so two threads returning the same block cannot both succeed.
+        if (!block.TryMarkReturned())
         {
             throw new InvalidOperationException("A block of the io_uring transport's memory pool was returned twice.");
         }
 
-        block.IsRented = false;
         _blocks.Enqueue(block);
     }
 
@@ -96,7 +98,11 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
         public Memory<byte> Memory { get; }
 
-        public bool IsRented { get; set; }
+        private int _rented;
+
+        public void MarkRented() => Volatile.Write(ref _rented, 1);
+
+        public bool TryMarkReturned() => Interlocked.Exchange(ref _rented, 0) == 1;
 
         public void Dispose() => _pool.Return(this);
     }
