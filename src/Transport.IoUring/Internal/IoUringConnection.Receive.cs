@@ -44,8 +44,22 @@ internal sealed partial class IoUringConnection
     /// <summary>Arms whatever the receive mode needs next, unless receiving is paused or over.</summary>
     private void ContinueReceiving()
     {
-        if (_receiveEnded || _shutdown || _flushPending || _recvInFlight)
+        if (_receiveEnded || _flushPending || _recvInFlight)
         {
+            return;
+        }
+
+        if (_shutdown)
+        {
+            if (!_pollArmed)
+            {
+                // Shutdown cancelled what was armed and nothing in flight is left to end the receive
+                // side (e.g. the poll's last completion in PollAndReceive mode, after Kestrel closed
+                // the connection): end it here, or the fd is never closed and the connection never
+                // leaves Kestrel, whose shutdown then times out.
+                EndReceive(null);
+            }
+
             return;
         }
 
