@@ -139,7 +139,17 @@ app.Map("/ws", async (HttpContext context) =>
 app.MapGet("/transport", (HttpContext context) =>
     Results.Text(context.Features.Get<IIoUringConnectionFeature>() is null ? "sockets" : "io_uring", "text/plain"));
 
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+{
+    // Invalid transport options stop the server at start-up; each message names the option.
+    Console.Error.WriteLine($"Invalid options: {string.Join(" ", ex.Failures)}");
+    return 1;
+}
+
 return 0;
 
 internal sealed record Message(string message);
