@@ -34,6 +34,7 @@ internal sealed partial class IoUringConnection
     private bool _recvCancelRequested;
     private bool _pollCancelRequested;
     private bool _readable;
+    private bool _peerHungUp;
     private bool _flushPending;
     private MemoryHandle _recvPin;
     private int _recvLength;
@@ -123,6 +124,14 @@ internal sealed partial class IoUringConnection
             _readable = true;
         }
 
+        // A multishot poll is edge-triggered: a FIN (or error) that arrived with the last bytes
+        // raises no further event once a short recv has drained them, so remember it and read on
+        // until the recv reports it.
+        if (result > 0 && (result & (PollFlags.PollRdHup | PollFlags.PollHup | PollFlags.PollErr)) != 0)
+        {
+            _peerHungUp = true;
+        }
+
         ContinueReceiving();
         TryClose();
     }
@@ -155,7 +164,7 @@ internal sealed partial class IoUringConnection
         {
             _input.Advance(result);
             // A full buffer means the socket may hold more: read again without waiting for poll.
-            _readable |= result == _recvLength;
+            _readable |= result == _recvLength || _peerHungUp;
             FlushInput();
         }
         else if (result == -Errno.EAGAIN)
