@@ -111,8 +111,10 @@ public sealed class TestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await App.StopAsync();
-        await App.DisposeAsync();
+        // Bounded: a connection the transport never closes keeps Kestrel's shutdown waiting; that
+        // must fail the test, not hang the whole run.
+        await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private sealed class TransportCheckingHandler(string expected) : DelegatingHandler
