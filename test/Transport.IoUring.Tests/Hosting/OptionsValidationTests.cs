@@ -51,7 +51,7 @@ public class OptionsValidationTests
         Assert.Equal(Environment.ProcessorCount, options.RingCount);
         Assert.Equal(1024, options.RingEntries);
         Assert.Equal(IoUringReceiveMode.BufferRing, options.ReceiveMode);
-        Assert.Equal(1024, options.BufferRingEntries);
+        Assert.Equal(512, options.BufferRingEntries);
         Assert.Equal(16 * 1024, options.BufferRingBufferSize);
         Assert.True(options.ReusePort);
         Assert.True(options.NoDelay);
