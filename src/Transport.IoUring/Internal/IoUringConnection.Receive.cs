@@ -44,8 +44,21 @@ internal sealed partial class IoUringConnection
     /// <summary>Arms whatever the receive mode needs next, unless receiving is paused or over.</summary>
     private void ContinueReceiving()
     {
-        if (_receiveEnded || _shutdown || _flushPending || _recvInFlight)
+        if (_receiveEnded || _flushPending || _recvInFlight)
         {
+            return;
+        }
+
+        if (_shutdown)
+        {
+            // Shutdown cancelled the armed poll or recv. Once nothing of the receive side is in
+            // flight it is over: no completion is coming that would end it (a cancelled poll, or a
+            // final multishot recv completion that carried data, does not).
+            if (!_pollArmed)
+            {
+                EndReceive(null);
+            }
+
             return;
         }
 
