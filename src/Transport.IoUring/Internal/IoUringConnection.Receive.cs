@@ -34,6 +34,7 @@ internal sealed partial class IoUringConnection
     private bool _recvCancelRequested;
     private bool _pollCancelRequested;
     private bool _readable;
+    private bool _peerClosing;   // a poll reported POLLRDHUP/POLLHUP/POLLERR: read until recv says how it ended
     private bool _flushPending;
     private MemoryHandle _recvPin;
     private int _recvLength;
@@ -122,6 +123,13 @@ internal sealed partial class IoUringConnection
             _readable = true;
         }
 
+        // The poll is edge-triggered: a FIN or RST reported while bytes are still queued gets no
+        // second wake-up once those bytes are read, so remember it.
+        if (result > 0 && (result & (PollFlags.PollRdHup | PollFlags.PollHup | PollFlags.PollErr)) != 0)
+        {
+            _peerClosing = true;
+        }
+
         ContinueReceiving();
         TryClose();
     }
@@ -154,7 +162,9 @@ internal sealed partial class IoUringConnection
         {
             _input.Advance(result);
             // A full buffer means the socket may hold more: read again without waiting for poll.
-            _readable |= result == _recvLength;
+            // After FIN/RST, a short read does not mean drained: the next recv returns 0 or the
+            // error, and no poll will fire for it again.
+            _readable |= result == _recvLength || _peerClosing;
             FlushInput();
         }
         else if (result == -Errno.EAGAIN)
