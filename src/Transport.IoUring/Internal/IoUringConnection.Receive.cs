@@ -35,6 +35,7 @@ internal sealed partial class IoUringConnection
     private bool _pollCancelRequested;
     private bool _readable;
     private bool _peerClosing;   // a poll reported POLLRDHUP/POLLHUP/POLLERR: read until recv says how it ended
+    private bool _recvMultishot; // the recv in flight is a multishot recv (BufferRing)
     private bool _flushPending;
     private MemoryHandle _recvPin;
     private int _recvLength;
@@ -65,6 +66,11 @@ internal sealed partial class IoUringConnection
 
         if (ReceiveMode == IoUringReceiveMode.BufferRing)
         {
+            if (!_pollArmed && !_peerClosing)
+            {
+                ArmHangUpPoll();
+            }
+
             ArmBufferRingRecv();
         }
         else if (_readable)
@@ -80,7 +86,10 @@ internal sealed partial class IoUringConnection
     private unsafe void ArmBufferRingRecv()
     {
         var sqe = _ring.GetSqe();
-        if ((_ring.Features & RingFeatures.MultishotRecv) != 0)
+
+        // Once the peer has closed or reset, single-shot recvs: each one reports data or the end.
+        _recvMultishot = (_ring.Features & RingFeatures.MultishotRecv) != 0 && !_peerClosing;
+        if (_recvMultishot)
         {
             SqePrep.RecvMultishot(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
         }
@@ -90,6 +99,19 @@ internal sealed partial class IoUringConnection
         }
 
         _recvInFlight = true;
+    }
+
+    /// <summary>
+    /// BufferRing: a poll for hang-up only (POLLRDHUP; POLLERR and POLLHUP are always reported).
+    /// The kernel's multishot recv stops retrying when a recv leaves the queue empty and waits for
+    /// the next wake-up; an RST that arrived while bytes were queued has already woken it, and its
+    /// error is never reported. This poll reports it.
+    /// </summary>
+    private unsafe void ArmHangUpPoll()
+    {
+        bool multishot = (_ring.Features & RingFeatures.MultishotPoll) != 0;
+        SqePrep.PollAdd(_ring.GetSqe(), _fd, PollFlags.PollRdHup, multishot, PollUserData);
+        _pollArmed = true;
     }
 
     private unsafe void ArmPoll()
@@ -128,6 +150,14 @@ internal sealed partial class IoUringConnection
         if (result > 0 && (result & (PollFlags.PollRdHup | PollFlags.PollHup | PollFlags.PollErr)) != 0)
         {
             _peerClosing = true;
+
+            // BufferRing: the multishot recv may be waiting for a wake-up that has come and gone.
+            // Cancelled, it is re-armed as a single-shot recv, which reports the end.
+            if (ReceiveMode == IoUringReceiveMode.BufferRing && _recvInFlight && _recvMultishot && !_recvCancelRequested)
+            {
+                _recvCancelRequested = true;
+                _ring.SubmitCancel(RecvUserData, Slot, Generation);
+            }
         }
 
         ContinueReceiving();
