@@ -34,7 +34,8 @@ internal sealed partial class IoUringConnection
     private bool _recvCancelRequested;
     private bool _pollCancelRequested;
     private bool _readable;
-    private bool _peerHungUp;
+    private bool _peerClosing;   // a poll reported POLLRDHUP/POLLHUP/POLLERR: read until recv says how it ended
+    private bool _recvMultishot; // the recv in flight is a multishot recv (BufferRing)
     private bool _flushPending;
     private MemoryHandle _recvPin;
     private int _recvLength;
@@ -52,12 +53,11 @@ internal sealed partial class IoUringConnection
 
         if (_shutdown)
         {
+            // Shutdown cancelled the armed poll or recv. Once nothing of the receive side is in
+            // flight it is over: no completion is coming that would end it (a cancelled poll, or a
+            // final multishot recv completion that carried data, does not).
             if (!_pollArmed)
             {
-                // Shutdown cancelled what was armed and nothing in flight is left to end the receive
-                // side (e.g. the poll's last completion in PollAndReceive mode, after Kestrel closed
-                // the connection): end it here, or the fd is never closed and the connection never
-                // leaves Kestrel, whose shutdown then times out.
                 EndReceive(null);
             }
 
@@ -66,6 +66,11 @@ internal sealed partial class IoUringConnection
 
         if (ReceiveMode == IoUringReceiveMode.BufferRing)
         {
+            if (!_pollArmed && !_peerClosing)
+            {
+                ArmHangUpPoll();
+            }
+
             ArmBufferRingRecv();
         }
         else if (_readable)
@@ -81,7 +86,10 @@ internal sealed partial class IoUringConnection
     private unsafe void ArmBufferRingRecv()
     {
         var sqe = _ring.GetSqe();
-        if ((_ring.Features & RingFeatures.MultishotRecv) != 0)
+
+        // Once the peer has closed or reset, single-shot recvs: each one reports data or the end.
+        _recvMultishot = (_ring.Features & RingFeatures.MultishotRecv) != 0 && !_peerClosing;
+        if (_recvMultishot)
         {
             SqePrep.RecvMultishot(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
         }
@@ -91,6 +99,19 @@ internal sealed partial class IoUringConnection
         }
 
         _recvInFlight = true;
+    }
+
+    /// <summary>
+    /// BufferRing: a poll for hang-up only (POLLRDHUP; POLLERR and POLLHUP are always reported).
+    /// The kernel's multishot recv stops retrying when a recv leaves the queue empty and waits for
+    /// the next wake-up; an RST that arrived while bytes were queued has already woken it, and its
+    /// error is never reported. This poll reports it.
+    /// </summary>
+    private unsafe void ArmHangUpPoll()
+    {
+        bool multishot = (_ring.Features & RingFeatures.MultishotPoll) != 0;
+        SqePrep.PollAdd(_ring.GetSqe(), _fd, PollFlags.PollRdHup, multishot, PollUserData);
+        _pollArmed = true;
     }
 
     private unsafe void ArmPoll()
@@ -124,12 +145,19 @@ internal sealed partial class IoUringConnection
             _readable = true;
         }
 
-        // A multishot poll is edge-triggered: a FIN (or error) that arrived with the last bytes
-        // raises no further event once a short recv has drained them, so remember it and read on
-        // until the recv reports it.
+        // The poll is edge-triggered: a FIN or RST reported while bytes are still queued gets no
+        // second wake-up once those bytes are read, so remember it.
         if (result > 0 && (result & (PollFlags.PollRdHup | PollFlags.PollHup | PollFlags.PollErr)) != 0)
         {
-            _peerHungUp = true;
+            _peerClosing = true;
+
+            // BufferRing: the multishot recv may be waiting for a wake-up that has come and gone.
+            // Cancelled, it is re-armed as a single-shot recv, which reports the end.
+            if (ReceiveMode == IoUringReceiveMode.BufferRing && _recvInFlight && _recvMultishot && !_recvCancelRequested)
+            {
+                _recvCancelRequested = true;
+                _ring.SubmitCancel(RecvUserData, Slot, Generation);
+            }
         }
 
         ContinueReceiving();
@@ -164,7 +192,9 @@ internal sealed partial class IoUringConnection
         {
             _input.Advance(result);
             // A full buffer means the socket may hold more: read again without waiting for poll.
-            _readable |= result == _recvLength || _peerHungUp;
+            // After FIN/RST, a short read does not mean drained: the next recv returns 0 or the
+            // error, and no poll will fire for it again.
+            _readable |= result == _recvLength || _peerClosing;
             FlushInput();
         }
         else if (result == -Errno.EAGAIN)

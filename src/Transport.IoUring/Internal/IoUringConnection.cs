@@ -103,7 +103,10 @@ internal sealed partial class IoUringConnection : ConnectionContext
         }, (this, abortReason));
     }
 
-    /// <summary>Abort on the ring thread: drop pending output and reset the connection (RST).</summary>
+    /// <summary>
+    /// Abort on the ring thread: drop pending output and reset the connection (RST), or, without a
+    /// reason, close it with FIN.
+    /// </summary>
     public void AbortFromRing(ConnectionAbortedException? abortReason)
     {
         Debug.Assert(_ring.IsOnRingThread);
@@ -112,10 +115,11 @@ internal sealed partial class IoUringConnection : ConnectionContext
             return;
         }
 
-        // Kestrel passes null when it has no particular reason (e.g. the client closed first).
-        abortReason ??= new ConnectionAbortedException("The connection was aborted.");
-        IoUringLog.ConnectionAbort(_ring.ConnectionLogger, ConnectionId, abortReason.Message);
-        _abortRequested = true;
+        // Kestrel passes null when it has no particular reason (e.g. the client closed first). The
+        // Sockets transport then shuts the socket down gracefully (FIN) and resets it (RST) only
+        // for a real reason; so does this one.
+        IoUringLog.ConnectionAbort(_ring.ConnectionLogger, ConnectionId, abortReason?.Message ?? "The connection was closed without a reason.");
+        _abortRequested = abortReason is not null;
         Shutdown(abortReason);
 
         // Ends the send loop after Shutdown so the abort reason is the one recorded.
@@ -143,8 +147,9 @@ internal sealed partial class IoUringConnection : ConnectionContext
 
         _shutdown = true;
 
-        // Null only when the application completed its output: nobody should observe this one
-        // except middleware trying to half-close, which Kestrel does not support either.
+        // Null only when the application completed its output or aborted without a reason: nobody
+        // should observe this one except middleware trying to half-close, which Kestrel does not
+        // support either.
         _shutdownReason = reason ?? new ConnectionAbortedException("The io_uring transport's send loop completed gracefully.");
         IoUringLog.ConnectionWriteFin(_ring.ConnectionLogger, ConnectionId, _shutdownReason.Message);
 
