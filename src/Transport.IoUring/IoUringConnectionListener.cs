@@ -186,24 +186,15 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     }
 
     /// <summary>Ring thread: the connection's local and remote endpoints, read from the fd.</summary>
-    internal unsafe (EndPoint? Local, EndPoint? Remote) GetEndPoints(int fd)
+    internal (EndPoint? Local, EndPoint? Remote) GetEndPoints(int fd)
     {
         if (EndPoint is UnixDomainSocketEndPoint)
         {
             return (EndPoint, null);
         }
 
-        byte* address = stackalloc byte[128];
-        uint length = 128;
-        EndPoint? remote = LibC.GetPeerName(fd, address, &length) == 0 ? SocketAddressParser.ToIPEndPoint(address, length) : null;
-
-        EndPoint? local = EndPoint;
-        if (_localIsWildcard)
-        {
-            length = 128;
-            local = LibC.GetSockName(fd, address, &length) == 0 ? SocketAddressParser.ToIPEndPoint(address, length) : EndPoint;
-        }
-
+        EndPoint? remote = LibC.GetPeerEndPoint(fd);
+        EndPoint? local = _localIsWildcard ? LibC.GetLocalEndPoint(fd) ?? EndPoint : EndPoint;
         return (local, remote);
     }
 

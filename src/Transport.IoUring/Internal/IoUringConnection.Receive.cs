@@ -83,19 +83,18 @@ internal sealed partial class IoUringConnection
         }
     }
 
-    private unsafe void ArmBufferRingRecv()
+    private void ArmBufferRingRecv()
     {
-        var sqe = _ring.GetSqe();
 
         // Once the peer has closed or reset, single-shot recvs: each one reports data or the end.
         _recvMultishot = (_ring.Features & RingFeatures.MultishotRecv) != 0 && !_peerClosing;
         if (_recvMultishot)
         {
-            SqePrep.RecvMultishot(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
+            _ring.Ring.PrepareRecvMultishot(_fd, _ring.BufferRing!.GroupId, RecvUserData);
         }
         else
         {
-            SqePrep.RecvSelect(sqe, _fd, _ring.BufferRing!.GroupId, RecvUserData);
+            _ring.Ring.PrepareRecvSelect(_fd, _ring.BufferRing!.GroupId, RecvUserData);
         }
 
         _recvInFlight = true;
@@ -107,27 +106,27 @@ internal sealed partial class IoUringConnection
     /// the next wake-up; an RST that arrived while bytes were queued has already woken it, and its
     /// error is never reported. This poll reports it.
     /// </summary>
-    private unsafe void ArmHangUpPoll()
+    private void ArmHangUpPoll()
     {
         bool multishot = (_ring.Features & RingFeatures.MultishotPoll) != 0;
-        SqePrep.PollAdd(_ring.GetSqe(), _fd, PollFlags.PollRdHup, multishot, PollUserData);
+        _ring.Ring.PreparePollAdd(_fd, PollFlags.PollRdHup, multishot, PollUserData);
         _pollArmed = true;
     }
 
-    private unsafe void ArmPoll()
+    private void ArmPoll()
     {
         bool multishot = (_ring.Features & RingFeatures.MultishotPoll) != 0;
-        SqePrep.PollAdd(_ring.GetSqe(), _fd, PollFlags.PollIn | PollFlags.PollRdHup, multishot, PollUserData);
+        _ring.Ring.PreparePollAdd(_fd, PollFlags.PollIn | PollFlags.PollRdHup, multishot, PollUserData);
         _pollArmed = true;
     }
 
-    private unsafe void StartRecvIntoPipe()
+    private void StartRecvIntoPipe()
     {
         _readable = false;
         Memory<byte> memory = _input.GetMemory(MinAllocBufferSize);
         _recvPin = memory.Pin();
         _recvLength = memory.Length;
-        SqePrep.Recv(_ring.GetSqe(), _fd, (byte*)_recvPin.Pointer, (uint)memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
+        _ring.Ring.PrepareRecv(_fd, LibC.AddressOf(_recvPin), memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
         _recvInFlight = true;
     }
 

@@ -4,7 +4,6 @@ using System.IO;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
-using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Transport.IoUring.Interop;
 
@@ -27,8 +26,7 @@ internal sealed partial class IoUringConnection
     private ReadOnlySequence<byte> _sendBuffer;
     private MemoryHandle[]? _sendPins;
     private int _sendPinCount;
-    private unsafe IoVec* _iovecs;
-    private unsafe MsgHdr* _msgHdr;
+    private IoVecBuffer? _iovecs;
 
     private ulong SendUserData => UserData.Pack(OperationKind.Send, Slot, Generation);
 
@@ -111,7 +109,7 @@ internal sealed partial class IoUringConnection
         return true;
     }
 
-    private unsafe void StartSend(in ReadOnlySequence<byte> buffer)
+    private void StartSend(in ReadOnlySequence<byte> buffer)
     {
         _sendBuffer = buffer;
         _sendPins ??= new MemoryHandle[MaxIovecs];
@@ -121,16 +119,11 @@ internal sealed partial class IoUringConnection
             var memory = buffer.First;
             _sendPins[0] = memory.Pin();
             _sendPinCount = 1;
-            SqePrep.Send(_ring.GetSqe(), _fd, (byte*)_sendPins[0].Pointer, (uint)Math.Min(memory.Length, int.MaxValue),
-                SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPins[0]), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
         else
         {
-            if (_iovecs == null)
-            {
-                _iovecs = (IoVec*)NativeMemory.Alloc((nuint)(MaxIovecs * sizeof(IoVec)));
-                _msgHdr = (MsgHdr*)NativeMemory.AllocZeroed((nuint)sizeof(MsgHdr));
-            }
+            _iovecs ??= new IoVecBuffer(MaxIovecs);
 
             int count = 0;
             foreach (var segment in buffer)
@@ -146,16 +139,13 @@ internal sealed partial class IoUringConnection
                 }
 
                 _sendPins[count] = segment.Pin();
-                _iovecs[count].Base = _sendPins[count].Pointer;
-                _iovecs[count].Length = (nuint)segment.Length;
+                _iovecs.Set(count, LibC.AddressOf(_sendPins[count]), segment.Length);
                 count++;
             }
 
             _sendPinCount = count;
-            *_msgHdr = default;
-            _msgHdr->Iov = _iovecs;
-            _msgHdr->IovLen = (nuint)count;
-            SqePrep.SendMsg(_ring.GetSqe(), _fd, _msgHdr, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _iovecs.Seal(count);
+            _ring.Ring.PrepareSendMsg(_fd, _iovecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
 
         _sendInFlight = true;
@@ -232,14 +222,9 @@ internal sealed partial class IoUringConnection
         _sendPinCount = 0;
     }
 
-    private unsafe void FreeSendResources()
+    private void FreeSendResources()
     {
-        if (_iovecs != null)
-        {
-            NativeMemory.Free(_iovecs);
-            NativeMemory.Free(_msgHdr);
-            _iovecs = null;
-            _msgHdr = null;
-        }
+        _iovecs?.Dispose();
+        _iovecs = null;
     }
 }

@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
@@ -156,7 +155,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
         if (_abortRequested)
         {
             // SO_LINGER {on, 0}: close() then sends RST and drops unsent data.
-            SetLingerZero();
+            LibC.SetLingerZero(_fd);
         }
         else
         {
@@ -169,12 +168,6 @@ internal sealed partial class IoUringConnection : ConnectionContext
         {
             _ring.SubmitCancel(UserData.Pack(OperationKind.Send, Slot, Generation), Slot, Generation);
         }
-    }
-
-    private unsafe void SetLingerZero()
-    {
-        Linger linger = new() { OnOff = 1, Seconds = 0 };
-        LibC.SetSockOpt(_fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, &linger, (uint)sizeof(Linger));
     }
 
     private void FireConnectionClosed()

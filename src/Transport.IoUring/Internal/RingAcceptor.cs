@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Transport.IoUring.Interop;
@@ -10,7 +9,7 @@ namespace Transport.IoUring.Internal;
 /// older kernels) whose every completion becomes a connection on this ring. EMFILE/ENFILE back
 /// off with a ring timeout and retry; the acceptor never spins and never gives up on them.
 /// </summary>
-internal sealed unsafe class RingAcceptor
+internal sealed class RingAcceptor
 {
     private const int MaxBackoffMs = 1000;
     private static int s_nextGeneration;
@@ -20,7 +19,7 @@ internal sealed unsafe class RingAcceptor
     private readonly int _listenFd;
     private readonly bool _multishot;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private KernelTimespec* _backoff;
+    private TimeoutSpec? _backoff;
     private int _backoffMs;
     private bool _armed;
     private bool _timerArmed;
@@ -149,20 +148,15 @@ internal sealed unsafe class RingAcceptor
 
     private void Arm()
     {
-        SqePrep.Accept(_ring.GetSqe(), _listenFd, _multishot, AcceptUserData);
+        _ring.Ring.PrepareAccept(_listenFd, _multishot, AcceptUserData);
         _armed = true;
     }
 
     private void StartBackoffTimer()
     {
-        if (_backoff == null)
-        {
-            _backoff = (KernelTimespec*)NativeMemory.AllocZeroed((nuint)sizeof(KernelTimespec));
-        }
-
-        _backoff->Sec = _backoffMs / 1000;
-        _backoff->Nsec = (_backoffMs % 1000) * 1_000_000L;
-        SqePrep.Timeout(_ring.GetSqe(), _backoff, RetryUserData);
+        _backoff ??= new TimeoutSpec();
+        _backoff.Set(_backoffMs);
+        _ring.Ring.PrepareTimeout(_backoff, RetryUserData);
         _timerArmed = true;
     }
 
@@ -175,11 +169,8 @@ internal sealed unsafe class RingAcceptor
 
         _finished = true;
         _ring.RemoveAcceptor(this);
-        if (_backoff != null)
-        {
-            NativeMemory.Free(_backoff);
-            _backoff = null;
-        }
+        _backoff?.Dispose();
+        _backoff = null;
 
         _stopped.TrySetResult();
     }

@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
@@ -18,7 +17,7 @@ namespace Transport.IoUring.Internal;
 /// completions. It is also the <see cref="PipeScheduler"/> of its connections' transport side, so
 /// pipe continuations that touch a socket run here, where all of that socket's I/O happens.
 /// </summary>
-internal sealed unsafe class RingThread : PipeScheduler
+internal sealed class RingThread : PipeScheduler
 {
     private const int CompletionBatch = 256;
     private const int StopTimeoutMs = 5000;
@@ -38,11 +37,9 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     private Ring? _ring;
     private ProvidedBufferRing? _bufferRing;
-    private int _eventFd = -1;
-    private ulong* _eventBuffer;
+    private EventFd? _eventFd;
     private bool _wakeArmed;
     private bool _stopRequested;
-    private long _inFlight;   // requests whose final CQE is not reaped yet
 
     private IoUringConnection?[] _connections = new IoUringConnection?[64];
     private uint[] _connectionGenerations = new uint[64];
@@ -93,7 +90,11 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     /// <summary>Connections this ring has accepted since it started.</summary>
     public long AcceptedConnections => Volatile.Read(ref _acceptedConnections);
-    public long InFlight => Interlocked.Read(ref _inFlight);
+    /// <summary>Requests whose final CQE is not reaped yet (diagnostics; read from any thread).</summary>
+    public long InFlight => _ring?.InFlight ?? 0;
+
+    /// <summary>The ring itself: prepare submissions here, on the ring thread only.</summary>
+    public Ring Ring => _ring!;
     public Task Stopped => _stopped.Task;
 
     /// <summary>Starts the thread and waits until its ring exists (or throws why it could not be created).</summary>
@@ -124,23 +125,10 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     // ---- submissions (ring thread only) -------------------------------------------------------
 
-    /// <summary>A free SQE; when the submission ring is full, pending SQEs are submitted first.</summary>
-    public Sqe* GetSqe()
-    {
-        Debug.Assert(IsOnRingThread);
-        Sqe* sqe;
-        while ((sqe = _ring!.TryGetSqe()) == null)
-        {
-            _ring.SubmitAndWait(0);
-        }
-
-        _inFlight++;
-        return sqe;
-    }
-
     public void SubmitCancel(ulong targetUserData, int slot, uint generation)
     {
-        SqePrep.Cancel(GetSqe(), targetUserData, UserData.Pack(OperationKind.Cancel, slot, generation));
+        Debug.Assert(IsOnRingThread);
+        _ring!.PrepareCancel(targetUserData, UserData.Pack(OperationKind.Cancel, slot, generation));
     }
 
     // ---- connections ---------------------------------------------------------------------------
@@ -167,7 +155,7 @@ internal sealed unsafe class RingThread : PipeScheduler
         var (local, remote) = listener.GetEndPoints(fd);
         if (_options.NoDelay && listener.IsTcp)
         {
-            LibC.SetIntOption(fd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
+            LibC.SetNoDelay(fd);
         }
 
         var connection = new IoUringConnection(this, listener, fd, slot, generation, local, remote);
@@ -253,8 +241,7 @@ internal sealed unsafe class RingThread : PipeScheduler
     {
         if (_options.PinRingThreads)
         {
-            ulong mask = 1UL << (Id % Math.Min(Environment.ProcessorCount, 64));
-            LibC.SchedSetAffinity(0, sizeof(ulong), &mask);
+            LibC.PinCurrentThreadToCpu(Id % Environment.ProcessorCount);
         }
 
         // With SINGLE_ISSUER the creating thread is the only one allowed to submit, so the ring is
@@ -307,13 +294,7 @@ internal sealed unsafe class RingThread : PipeScheduler
             }
         }
 
-        _eventFd = LibC.EventFd(0, SocketConstants.EFD_CLOEXEC);
-        if (_eventFd < 0)
-        {
-            throw new RingException("eventfd failed", LibC.LastErrno);
-        }
-
-        _eventBuffer = (ulong*)NativeMemory.Alloc(sizeof(ulong));
+        _eventFd = new EventFd();
         ArmWake();
     }
 
@@ -336,14 +317,14 @@ internal sealed unsafe class RingThread : PipeScheduler
                 }
 
                 // Only the eventfd read (and its cancellation) may remain.
-                if (_connectionSlotsUsed - _freeConnectionSlots.Count == 0 && _acceptors.TrueForAll(a => a is null) && _inFlight <= (_wakeArmed ? 1 : 0))
+                if (_connectionSlotsUsed - _freeConnectionSlots.Count == 0 && _acceptors.TrueForAll(a => a is null) && ring.InFlight <= (_wakeArmed ? 1 : 0))
                 {
                     break;
                 }
 
                 if (Environment.TickCount64 > stopDeadline)
                 {
-                    IoUringLog.RingStopTimedOut(_logger, Id, _inFlight, StopTimeoutMs);
+                    IoUringLog.RingStopTimedOut(_logger, Id, ring.InFlight, StopTimeoutMs);
                     break;
                 }
             }
@@ -408,11 +389,6 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     private void Dispatch(in Cqe cqe)
     {
-        if ((cqe.Flags & CqeFlags.More) == 0)
-        {
-            _inFlight--;
-        }
-
         try
         {
             ulong userData = cqe.UserData;
@@ -500,14 +476,13 @@ internal sealed unsafe class RingThread : PipeScheduler
 
     private void ArmWake()
     {
-        SqePrep.Read(GetSqe(), _eventFd, (byte*)_eventBuffer, sizeof(ulong), UserData.Pack(OperationKind.Wake, 0, 0));
+        _ring!.PrepareRead(_eventFd!, UserData.Pack(OperationKind.Wake, 0, 0));
         _wakeArmed = true;
     }
 
     private void Wake()
     {
-        ulong one = 1;
-        LibC.Write(_eventFd, &one, sizeof(ulong));
+        _eventFd?.Signal();
     }
 
     private void Teardown()
@@ -516,20 +491,11 @@ internal sealed unsafe class RingThread : PipeScheduler
         _bufferRing = null;
 
         // Closing the ring cancels whatever is still in flight; the eventfd buffer is freed after it.
+        bool wakeReadInFlight = _wakeArmed && _ring is not null;
         _ring?.Dispose();
 
-        if (_eventFd >= 0)
-        {
-            LibC.Close(_eventFd);
-            _eventFd = -1;
-        }
-
-        if (_eventBuffer != null && _inFlight == 0)
-        {
-            NativeMemory.Free(_eventBuffer);
-        }
-
-        _eventBuffer = null;
+        // A read the ring never completed may still name the buffer: then it is left to the process.
+        _eventFd?.Close(readInFlight: wakeReadInFlight);
         MemoryPool.Dispose();
     }
 }

@@ -62,6 +62,39 @@ internal static unsafe partial class LibC
     public static int SetIntOption(int fd, int level, int name, int value)
         => SetSockOpt(fd, level, name, &value, sizeof(int));
 
+    public static void SetNoDelay(int fd) => SetIntOption(fd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
+
+    /// <summary>SO_LINGER {on, 0}: close() then sends RST and drops unsent data.</summary>
+    public static void SetLingerZero(int fd)
+    {
+        Linger linger = new() { OnOff = 1, Seconds = 0 };
+        SetSockOpt(fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, &linger, (uint)sizeof(Linger));
+    }
+
+    /// <summary>Pins the calling thread to one CPU (best effort).</summary>
+    public static void PinCurrentThreadToCpu(int cpu)
+    {
+        ulong mask = 1UL << (cpu % 64);
+        SchedSetAffinity(0, sizeof(ulong), &mask);
+    }
+
+    public static System.Net.IPEndPoint? GetPeerEndPoint(int fd)
+    {
+        byte* address = stackalloc byte[128];
+        uint length = 128;
+        return GetPeerName(fd, address, &length) == 0 ? SocketAddressParser.ToIPEndPoint(address, length) : null;
+    }
+
+    public static System.Net.IPEndPoint? GetLocalEndPoint(int fd)
+    {
+        byte* address = stackalloc byte[128];
+        uint length = 128;
+        return GetSockName(fd, address, &length) == 0 ? SocketAddressParser.ToIPEndPoint(address, length) : null;
+    }
+
+    /// <summary>The address a pinned <see cref="System.Buffers.MemoryHandle"/> points at.</summary>
+    public static nint AddressOf(in System.Buffers.MemoryHandle handle) => (nint)handle.Pointer;
+
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     /// <summary>Text of an errno value, e.g. "EPERM (Operation not permitted)".</summary>

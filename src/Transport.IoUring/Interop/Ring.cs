@@ -99,6 +99,9 @@ internal sealed unsafe class Ring : IDisposable
     public uint CqEntries { get; }
     public bool UsesRegisteredRingFd => (_enterFlags & EnterFlags.RegisteredRing) != 0;
 
+    /// <summary>Requests handed out whose final CQE (one without IORING_CQE_F_MORE) is not reaped yet.</summary>
+    public long InFlight { get; private set; }
+
     /// <summary>SQEs handed out and not yet passed to the kernel.</summary>
     public uint PendingSubmissions => _sqeTail - Volatile.Read(ref *_sqHead);
 
@@ -161,8 +164,43 @@ internal sealed unsafe class Ring : IDisposable
         Sqe* sqe = &_sqes[_sqeTail & _sqMask];
         *sqe = default;
         _sqeTail++;
+        InFlight++;
         return sqe;
     }
+
+    /// <summary>The next free SQE; when the submission ring is full, pending SQEs are submitted first.</summary>
+    private Sqe* NextSqe()
+    {
+        Sqe* sqe;
+        while ((sqe = TryGetSqe()) == null)
+        {
+            SubmitAndWait(0);
+        }
+
+        return sqe;
+    }
+
+    // One method per operation the transport submits; each fills one SQE (see SqePrep).
+
+    public void PrepareAccept(int listenFd, bool multishot, ulong userData) => SqePrep.Accept(NextSqe(), listenFd, multishot, userData);
+
+    public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
+
+    public void PrepareRecvMultishot(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvMultishot(NextSqe(), fd, bufferGroup, userData);
+
+    public void PrepareRecvSelect(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvSelect(NextSqe(), fd, bufferGroup, userData);
+
+    public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
+
+    public void PrepareSendMsg(int fd, IoVecBuffer message, int msgFlags, ulong userData) => SqePrep.SendMsg(NextSqe(), fd, message.Header, msgFlags, userData);
+
+    public void PreparePollAdd(int fd, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(NextSqe(), fd, events, multishot, userData);
+
+    public void PrepareRead(EventFd eventFd, ulong userData) => SqePrep.Read(NextSqe(), eventFd.Fd, eventFd.Buffer, sizeof(ulong), userData);
+
+    public void PrepareCancel(ulong targetUserData, ulong userData) => SqePrep.Cancel(NextSqe(), targetUserData, userData);
+
+    public void PrepareTimeout(TimeoutSpec timeout, ulong userData) => SqePrep.Timeout(NextSqe(), timeout.Pointer, userData);
 
     /// <summary>
     /// Publishes pending SQEs and enters the kernel once: submits them and, with
@@ -198,7 +236,13 @@ internal sealed unsafe class Ring : IDisposable
         int count = 0;
         while (head != tail && count < batch.Length)
         {
-            batch[count++] = _cqes[head & _cqMask];
+            ref Cqe cqe = ref _cqes[head & _cqMask];
+            if ((cqe.Flags & CqeFlags.More) == 0)
+            {
+                InFlight--;
+            }
+
+            batch[count++] = cqe;
             head++;
         }
 

@@ -2,7 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Net;
 
-namespace Transport.IoUring.Internal;
+namespace Transport.IoUring.Interop;
 
 /// <summary>struct sockaddr_in / sockaddr_in6 → <see cref="IPEndPoint"/>.</summary>
 internal static unsafe class SocketAddressParser
