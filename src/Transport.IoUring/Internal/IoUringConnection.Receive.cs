@@ -126,7 +126,16 @@ internal sealed partial class IoUringConnection
         Memory<byte> memory = _input.GetMemory(MinAllocBufferSize);
         _recvPin = memory.Pin();
         _recvLength = memory.Length;
-        _ring.Ring.PrepareRecv(_fd, LibC.AddressOf(_recvPin), memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
+        int bufferIndex = _ring.GetFixedBufferIndex(memory);
+        if (bufferIndex >= 0)
+        {
+            // Pool memory the ring registered: the kernel skips mapping the pages on every read.
+            _ring.Ring.PrepareReadFixed(_fd, LibC.AddressOf(_recvPin), memory.Length, bufferIndex, RwFlags.NoWait, RecvUserData);
+        }
+        else
+        {
+            _ring.Ring.PrepareRecv(_fd, LibC.AddressOf(_recvPin), memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
+        }
         _recvInFlight = true;
     }
 

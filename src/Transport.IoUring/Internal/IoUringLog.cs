@@ -33,6 +33,9 @@ internal static partial class IoUringLog
     [LoggerMessage(8, LogLevel.Warning, "Ring {RingId} stopped with {InFlight} request(s) still in flight after {TimeoutMs} ms.", EventName = "RingStopTimedOut")]
     public static partial void RingStopTimedOut(ILogger logger, int ringId, long inFlight, int timeoutMs);
 
+    [LoggerMessage(9, LogLevel.Warning, "Ring {RingId} could not register pipe memory slab {SlabIndex} with the kernel ({Error}); reads into unregistered slabs use plain recv. Raise RLIMIT_MEMLOCK (ulimit -l) to register more.", EventName = "RegisteredBuffersLimited")]
+    public static partial void RegisteredBuffersLimited(ILogger logger, int ringId, int slabIndex, string error);
+
     // Per-connection events, category Transport.IoUring.Connections (as Kestrel's Sockets transport logs them).
 
     [LoggerMessage(20, LogLevel.Debug, @"Connection id ""{ConnectionId}"" received FIN.", EventName = "ConnectionReadFin")]

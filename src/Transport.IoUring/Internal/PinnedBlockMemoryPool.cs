@@ -1,6 +1,9 @@
 using System;
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using System.Threading;
 
 namespace Transport.IoUring.Internal;
@@ -16,9 +19,13 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     private const int BlocksPerSlab = 32;
 
     private readonly ConcurrentQueue<Block> _blocks = new();
+    private readonly ConcurrentDictionary<byte[], int> _slabIndexes = new(ReferenceEqualityComparer.Instance);
     private readonly object _slabLock = new();
     private long _slabCount;
     private int _disposed;
+
+    /// <summary>Bytes in one slab: the unit the ring registers with the kernel.</summary>
+    public const int SlabSize = BlocksPerSlab * BlockSize;
 
     public override int MaxBufferSize => BlockSize;
 
@@ -46,6 +53,20 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
         return AllocateSlab();
     }
 
+    /// <summary>The slab (and its index, in allocation order) that <paramref name="memory"/> was cut from; false for memory of another origin.</summary>
+    public bool TryGetSlab(Memory<byte> memory, out int slabIndex, [NotNullWhen(true)] out byte[]? slab)
+    {
+        if (MemoryMarshal.TryGetArray<byte>(memory, out var segment) && _slabIndexes.TryGetValue(segment.Array!, out slabIndex))
+        {
+            slab = segment.Array!;
+            return true;
+        }
+
+        slabIndex = -1;
+        slab = null;
+        return false;
+    }
+
     protected override void Dispose(bool disposing)
     {
         // Blocks still held by pipes stay valid (they are GC memory); the pool only stops lending.
@@ -62,7 +83,8 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
                 return existing;
             }
 
-            byte[] slab = GC.AllocateUninitializedArray<byte>(BlocksPerSlab * BlockSize, pinned: true);
+            byte[] slab = GC.AllocateUninitializedArray<byte>(SlabSize, pinned: true);
+            _slabIndexes[slab] = (int)Interlocked.Read(ref _slabCount);
             for (int i = 1; i < BlocksPerSlab; i++)
             {
                 _blocks.Enqueue(new Block(this, new Memory<byte>(slab, i * BlockSize, BlockSize)));

@@ -22,6 +22,7 @@ internal sealed class RingThread : PipeScheduler
     private const int CompletionBatch = 256;
     private const int StopTimeoutMs = 5000;
     private const int MaxWorkItemsPerTurn = 4096;
+    private const int RegisteredSlabSlots = 1024;   // 1024 × 128 KiB slabs = 128 MiB of pipe memory per ring
 
     private readonly IoUringTransportOptions _options;
     private readonly ILogger _logger;
@@ -38,6 +39,10 @@ internal sealed class RingThread : PipeScheduler
     private Ring? _ring;
     private ProvidedBufferRing? _bufferRing;
     private EventFd? _eventFd;
+    private RegisteredBufferTable? _registeredBuffers;
+    private byte[] _slabRegistration = new byte[64];   // per slab: 0 not yet tried, 1 registered, 2 not registrable
+    private bool _registrationLimitLogged;
+    private long _fixedBufferReads;
     private bool _wakeArmed;
     private bool _stopRequested;
 
@@ -88,6 +93,9 @@ internal sealed class RingThread : PipeScheduler
 
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
 
+    /// <summary>Reads that went into registered pipe memory (IORING_OP_READ_FIXED).</summary>
+    public long FixedBufferReads => Volatile.Read(ref _fixedBufferReads);
+
     /// <summary>Connections this ring has accepted since it started.</summary>
     public long AcceptedConnections => Volatile.Read(ref _acceptedConnections);
     /// <summary>Requests whose final CQE is not reaped yet (diagnostics; read from any thread).</summary>
@@ -124,6 +132,43 @@ internal sealed class RingThread : PipeScheduler
     public bool IsOnRingThread => Thread.CurrentThread == _thread;
 
     // ---- submissions (ring thread only) -------------------------------------------------------
+
+    /// <summary>
+    /// The registered-buffer index of the pool slab <paramref name="memory"/> lies in, registering
+    /// the slab on first use; -1 when it is not (or cannot be) registered.
+    /// </summary>
+    public int GetFixedBufferIndex(Memory<byte> memory)
+    {
+        Debug.Assert(IsOnRingThread);
+        if (_registeredBuffers is null || !MemoryPool.TryGetSlab(memory, out int slab, out byte[]? array) || slab >= _registeredBuffers.Slots)
+        {
+            return -1;
+        }
+
+        if (slab >= _slabRegistration.Length)
+        {
+            Array.Resize(ref _slabRegistration, Math.Max(slab + 1, _slabRegistration.Length * 2));
+        }
+
+        if (_slabRegistration[slab] == 0)
+        {
+            int errno = _registeredBuffers.TryRegister(slab, LibC.AddressOfPinned(array), array.Length);
+            _slabRegistration[slab] = errno == 0 ? (byte)1 : (byte)2;
+            if (errno != 0 && !_registrationLimitLogged)
+            {
+                _registrationLimitLogged = true;
+                IoUringLog.RegisteredBuffersLimited(_logger, Id, slab, LibC.Describe(errno));
+            }
+        }
+
+        if (_slabRegistration[slab] != 1)
+        {
+            return -1;
+        }
+
+        Volatile.Write(ref _fixedBufferReads, _fixedBufferReads + 1);
+        return slab;
+    }
 
     public void SubmitCancel(ulong targetUserData, int slot, uint generation)
     {
@@ -292,6 +337,18 @@ internal sealed class RingThread : PipeScheduler
                 IoUringLog.BufferRingUnavailable(_logger, Id);
                 ReceiveMode = IoUringReceiveMode.PollAndReceive;
             }
+        }
+
+        // Registered buffers serve reads straight into pipe memory, i.e. PollAndReceive; in
+        // BufferRing mode the kernel writes only into the provided-buffer ring.
+        if (ReceiveMode == IoUringReceiveMode.PollAndReceive && (Features & RingFeatures.RegisteredBuffers) != 0)
+        {
+            _registeredBuffers = RegisteredBufferTable.TryCreate(_ring, RegisteredSlabSlots, out _);
+        }
+
+        if (_registeredBuffers is null)
+        {
+            Features &= ~RingFeatures.RegisteredBuffers;
         }
 
         _eventFd = new EventFd();
@@ -487,6 +544,8 @@ internal sealed class RingThread : PipeScheduler
 
     private void Teardown()
     {
+        _registeredBuffers?.Dispose();
+        _registeredBuffers = null;
         _bufferRing?.Dispose();
         _bufferRing = null;
 

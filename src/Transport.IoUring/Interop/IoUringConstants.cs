@@ -14,6 +14,7 @@ internal static class SysCallNumbers
 internal static class Opcode
 {
     public const byte Nop = 0;
+    public const byte ReadFixed = 4;
     public const byte PollAdd = 6;
     public const byte PollRemove = 7;
     public const byte SendMsg = 9;
@@ -82,6 +83,16 @@ internal static class RegisterOp
     public const uint UnregisterRingFds = 21;
     public const uint RegisterPbufRing = 22;
     public const uint UnregisterPbufRing = 23;
+}
+
+internal static class RsrcFlags
+{
+    public const uint RegisterSparse = 1u << 0;   // IORING_RSRC_REGISTER_SPARSE, 5.19
+}
+
+internal static class RwFlags
+{
+    public const uint NoWait = 0x00000008;         // RWF_NOWAIT: -EAGAIN instead of waiting
 }
 
 internal static class CqeFlags

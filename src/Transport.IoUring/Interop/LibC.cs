@@ -92,6 +92,9 @@ internal static unsafe partial class LibC
         return GetSockName(fd, address, &length) == 0 ? SocketAddressParser.ToIPEndPoint(address, length) : null;
     }
 
+    /// <summary>The address of the first element of an array on the pinned object heap.</summary>
+    public static nint AddressOfPinned(byte[] array) => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(array));
+
     /// <summary>The address a pinned <see cref="System.Buffers.MemoryHandle"/> points at.</summary>
     public static nint AddressOf(in System.Buffers.MemoryHandle handle) => (nint)handle.Pointer;
 

@@ -186,6 +186,8 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
 
+    public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(NextSqe(), fd, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
+
     public void PrepareRecvMultishot(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvMultishot(NextSqe(), fd, bufferGroup, userData);
 
     public void PrepareRecvSelect(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvSelect(NextSqe(), fd, bufferGroup, userData);

@@ -18,7 +18,8 @@ internal enum RingFeatures
     MultishotPoll = 1 << 6,       // 5.13
     MultishotRecv = 1 << 7,       // 6.0
     ProvidedBufferRing = 1 << 8,  // 5.19
-    All = (1 << 9) - 1,
+    RegisteredBuffers = 1 << 9,   // 5.19: sparse table (IORING_RSRC_REGISTER_SPARSE) updated per slab
+    All = (1 << 10) - 1,
 }
 
 /// <summary>
@@ -154,6 +155,14 @@ internal sealed unsafe class RingCapabilities
             if (ProvidedBufferRing.IsSupported(ring))
             {
                 caps.Available |= RingFeatures.ProvidedBufferRing;
+            }
+
+            using (var table = RegisteredBufferTable.TryCreate(ring, 1, out _))
+            {
+                if (table is not null)
+                {
+                    caps.Available |= RingFeatures.RegisteredBuffers;
+                }
             }
         }
 

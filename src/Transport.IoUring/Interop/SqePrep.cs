@@ -105,6 +105,23 @@ internal static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
+    /// <summary>
+    /// Read into registered buffer <paramref name="bufferIndex"/> (IORING_OP_READ_FIXED). On a socket
+    /// this is a recv; with RWF_NOWAIT it returns -EAGAIN instead of waiting for data.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ReadFixed(Sqe* sqe, int fd, byte* buffer, uint length, ushort bufferIndex, uint rwFlags, ulong userData)
+    {
+        sqe->Opcode = Opcode.ReadFixed;
+        sqe->Fd = fd;
+        sqe->Addr = (ulong)buffer;
+        sqe->Len = length;
+        sqe->Off = ulong.MaxValue; // a socket has no file position
+        sqe->OpFlags = rwFlags;
+        sqe->BufIndex = bufferIndex;
+        sqe->UserData = userData;
+    }
+
     /// <summary>Cancels the request whose user_data is <paramref name="targetUserData"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Cancel(Sqe* sqe, ulong targetUserData, ulong userData)

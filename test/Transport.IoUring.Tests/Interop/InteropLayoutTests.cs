@@ -161,6 +161,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "AsyncCancel" => "ASYNC_CANCEL",
             "SendZc" => "SEND_ZC",
             "SendMsgZc" => "SENDMSG_ZC",
+            "ReadFixed" => "READ_FIXED",
             _ => name.ToUpperInvariant(),
         }),
         (typeof(SqeFlags), name => name switch
@@ -247,6 +248,16 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         {
             "All" => "IORING_ASYNC_CANCEL_ALL",
             "Fd" => "IORING_ASYNC_CANCEL_FD",
+            _ => Unmapped(name),
+        }),
+        (typeof(RsrcFlags), name => name switch
+        {
+            "RegisterSparse" => "IORING_RSRC_REGISTER_SPARSE",
+            _ => Unmapped(name),
+        }),
+        (typeof(RwFlags), name => name switch
+        {
+            "NoWait" => "RWF_NOWAIT",
             _ => Unmapped(name),
         }),
         (typeof(Errno), name => name),           // EPERM … ECANCELED

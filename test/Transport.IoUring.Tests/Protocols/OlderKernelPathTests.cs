@@ -25,6 +25,7 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.DeferTaskrun),
             "SingleIssuer, DeferTaskrun",
             nameof(RingFeatures.RegisteredRingFd),
+            nameof(RingFeatures.RegisteredBuffers),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)
@@ -71,5 +72,9 @@ public class OlderKernelPathTests(ITestOutputHelper output)
         }
 
         await IntegrityWorkload.RunAsync(server, expectedMode);
+        if ((disabled & RingFeatures.RegisteredBuffers) != 0)
+        {
+            Assert.Equal(0, rings.Sum(r => r.FixedBufferReads));
+        }
     }
 }
