@@ -85,7 +85,6 @@ internal sealed partial class IoUringConnection
 
     private void ArmBufferRingRecv()
     {
-
         // Once the peer has closed or reset, single-shot recvs: each one reports data or the end.
         _recvMultishot = (_ring.Features & RingFeatures.MultishotRecv) != 0 && !_peerClosing;
         if (_recvMultishot)
@@ -136,6 +135,7 @@ internal sealed partial class IoUringConnection
         {
             _ring.Ring.PrepareRecv(_fd, LibC.AddressOf(_recvPin), memory.Length, SocketConstants.MSG_DONTWAIT, RecvUserData);
         }
+
         _recvInFlight = true;
     }
 
