@@ -22,7 +22,6 @@ namespace Transport.IoUring.Tests.Sample;
 public sealed class ConfiguredSampleFixture : SampleServerFixture
 {
     public const int MaxRequestHeadersTotalSize = 2048;
-    private const string CertificatePassword = "sample-test-password";
 
     private readonly string _certificatePath = Path.Combine(Path.GetTempPath(), $"transport-iouring-sample-{Guid.NewGuid():N}.pfx");
 
@@ -77,18 +76,9 @@ public sealed class ConfiguredSampleFixture : SampleServerFixture
     {
         int[] ports = SampleServerProcess.GetFreeTcpPorts(3);
         (H2cPort, HttpsPort, Http1Port) = (ports[0], ports[1], ports[2]);
-        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        File.WriteAllBytes(_certificatePath, TestCertificate.Pfx);
+        using (var certificate = TestCertificate.Load())
         {
-            var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256);
-            var names = new SubjectAlternativeNameBuilder();
-            names.AddIpAddress(IPAddress.Loopback);
-            names.AddDnsName("localhost");
-            request.CertificateExtensions.Add(names.Build());
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, false));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-            using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
-            File.WriteAllBytes(_certificatePath, certificate.Export(X509ContentType.Pfx, CertificatePassword));
             Certificate = certificate.RawData;
         }
 
@@ -103,7 +93,7 @@ public sealed class ConfiguredSampleFixture : SampleServerFixture
                 ["Kestrel__Endpoints__http1__Url"] = Http1Address.ToString().TrimEnd('/'),
                 ["Kestrel__Endpoints__http1__Protocols"] = "Http1",
                 ["Kestrel__Certificates__Default__Path"] = _certificatePath,
-                ["Kestrel__Certificates__Default__Password"] = CertificatePassword,
+                ["Kestrel__Certificates__Default__Password"] = TestCertificate.Password,
                 ["Kestrel__Limits__MaxRequestHeadersTotalSize"] = MaxRequestHeadersTotalSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["IoUring__ReceiveMode"] = "PollAndReceive",
                 ["IoUring__RingCount"] = "1",

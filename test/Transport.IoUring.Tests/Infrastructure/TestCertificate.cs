@@ -3,7 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Transport.IoUring.Tests.Protocols;
+namespace Transport.IoUring.Tests;
 
 /// <summary>A self-signed server certificate made for the test run: RSA 2048, SAN 127.0.0.1, ::1 and localhost.</summary>
 internal static class TestCertificate
@@ -11,6 +11,9 @@ internal static class TestCertificate
     private static readonly Lazy<byte[]> s_pfx = new(Create);
 
     public const string Password = "io_uring-test";
+
+    /// <summary>The certificate and its private key as a PFX protected by <see cref="Password"/>.</summary>
+    public static byte[] Pfx => s_pfx.Value;
 
     /// <summary>A fresh instance (with its private key) loaded from the PFX, as Kestrel takes it.</summary>
     public static X509Certificate2 Load() => X509CertificateLoader.LoadPkcs12(s_pfx.Value, Password, X509KeyStorageFlags.Exportable);
