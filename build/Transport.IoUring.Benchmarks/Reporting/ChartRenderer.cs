@@ -117,7 +117,13 @@ internal static class ChartRenderer
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.HideGrid();
-        plot.Title(scenario.Name, size: 14);
+        string title = scenario.Transports.Any(t => t.Idle is not null) ? scenario.Name + " (per connection)" : scenario.Name;
+        if (scenario.Transports.Any(t => t.Rounds.Any(r => r.Disturbed)))
+        {
+            title += " (disturbed)";
+        }
+
+        plot.Title(title, size: 14);
         plot.Axes.SetLimitsY(0, max > 0 ? max * 1.15 : 1);
         plot.Axes.SetLimitsX(-0.6, transports.Count - 0.4);
         return plot;

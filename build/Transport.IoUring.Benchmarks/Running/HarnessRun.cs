@@ -101,8 +101,9 @@ internal static class HarnessRun
                     }).ConfigureAwait(false);
 
                 report.Scenarios.Add(scenarioReport!);
-                console.WriteLine();
-                console.WriteLine(MarkdownReport.RenderScenario(scenarioReport!));
+                // Plain Console: markdown must not be wrapped at the terminal width.
+                Console.WriteLine();
+                Console.WriteLine(MarkdownReport.RenderScenario(scenarioReport!));
                 report.ElapsedSeconds = stopwatch.Elapsed.TotalSeconds;
                 await File.WriteAllTextAsync(stem + ".json", report.ToJson(), CancellationToken.None).ConfigureAwait(false);
             }
@@ -125,8 +126,8 @@ internal static class HarnessRun
         await File.WriteAllTextAsync(stem + ".md", markdown, CancellationToken.None).ConfigureAwait(false);
         var charts = report.Scenarios.Count > 0 ? ChartRenderer.Render(report, stem) : [];
 
-        console.WriteLine();
-        console.WriteLine(MarkdownReport.RenderHeadline(report));
+        Console.WriteLine();
+        Console.WriteLine(MarkdownReport.RenderHeadline(report));
         console.MarkupLine($"Written: {Markup.Escape(stem)}.md, .json{string.Concat(charts.Select(c => ", " + Markup.Escape(Path.GetFileName(c))))} ({stopwatch.Elapsed.TotalMinutes:0.0} min)");
         bool anyFailed = report.Scenarios.Any(s => s.Transports.Any(t => t.Failed));
         return interrupted ? 130 : anyFailed ? 3 : 0;
