@@ -196,7 +196,7 @@ internal sealed class BenchmarkRunner
     /// <summary>One bounded load-generator run against one server, with the CPU and memory around it.</summary>
     private async Task<RoundReport> MeasureAsync(Scenario scenario, SampleServer server, int seconds, ScenarioReport scenarioReport, CancellationToken cancellationToken)
     {
-        var command = LoadCommand.Create(scenario, _tools, server, seconds, _settings.ClientCpus, _files);
+        var command = LoadCommand.Create(scenario, _tools, server.BaseUrl, seconds, _settings.ClientCpus, _files);
         scenarioReport.ExampleCommand ??= command.Display;
 
         var serverBefore = server.ReadCpu();

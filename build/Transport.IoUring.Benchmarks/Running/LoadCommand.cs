@@ -91,13 +91,13 @@ internal sealed class LoadCommand
 
         """;
 
-    public static LoadCommand Create(Scenario scenario, ToolSet tools, SampleServer server, int seconds, string clientCpus, Files files)
+    public static LoadCommand Create(Scenario scenario, ToolSet tools, string baseUrl, int seconds, string clientCpus, Files files)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(tools);
-        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(baseUrl);
         ArgumentNullException.ThrowIfNull(files);
-        string url = server.BaseUrl + scenario.Path;
+        string url = baseUrl + scenario.Path;
         string threads = CpuList.Count(clientCpus).ToString(CultureInfo.InvariantCulture);
         string duration = seconds.ToString(CultureInfo.InvariantCulture);
         var args = new List<string> { "-c", clientCpus };
