@@ -31,7 +31,7 @@ internal static class ChartRenderer
         {
             string path = pathStem + "-rps.png";
             RenderGrid(loadScenarios, transports, "requests/s (higher: more served)", path,
-                r => r.RequestsPerSecond, _ => null);
+                r => r.RequestsPerSecond, _ => null, Format.Short);
             written.Add(path);
         }
 
@@ -40,7 +40,7 @@ internal static class ChartRenderer
         {
             string path = pathStem + "-cpu.png";
             RenderGrid(cpuScenarios, transports, "server CPU-µs per request (lower: cheaper)", path,
-                r => r.CpuMicrosecondsPerRequest, idle => idle.CpuMicrosecondsPerConnection);
+                r => r.CpuMicrosecondsPerRequest, idle => idle.CpuMicrosecondsPerConnection, v => Format.Significant(v));
             written.Add(path);
         }
 
@@ -48,7 +48,7 @@ internal static class ChartRenderer
     }
 
     private static void RenderGrid(List<ScenarioReport> scenarios, IReadOnlyList<string> transports, string title, string path,
-        Func<RoundReport, double?> perRound, Func<IdleReport, double?> perIdle)
+        Func<RoundReport, double?> perRound, Func<IdleReport, double?> perIdle, Func<double, string> label)
     {
         int columns = Math.Min(Columns, scenarios.Count);
         int rows = (scenarios.Count + columns - 1) / columns;
@@ -65,7 +65,7 @@ internal static class ChartRenderer
 
         for (int i = 0; i < scenarios.Count; i++)
         {
-            var plot = RenderPanel(scenarios[i], transports, perRound, perIdle);
+            var plot = RenderPanel(scenarios[i], transports, perRound, perIdle, label);
             byte[] png = plot.GetImageBytes(PanelWidth, PanelHeight, ImageFormat.Png);
             using var bitmap = SKBitmap.Decode(png);
             canvas.DrawBitmap(bitmap, i % columns * PanelWidth, TitleHeight + i / columns * PanelHeight);
@@ -78,7 +78,7 @@ internal static class ChartRenderer
     }
 
     private static Plot RenderPanel(ScenarioReport scenario, IReadOnlyList<string> transports,
-        Func<RoundReport, double?> perRound, Func<IdleReport, double?> perIdle)
+        Func<RoundReport, double?> perRound, Func<IdleReport, double?> perIdle, Func<double, string> label)
     {
         var plot = new Plot();
         var bars = new List<Bar>();
@@ -104,7 +104,7 @@ internal static class ChartRenderer
 
             double median = TransportSummary.Median(values)!.Value;
             max = Math.Max(max, values.Max());
-            bars.Add(new Bar { Position = i, Value = median, FillColor = color, Label = Format.Significant(median) });
+            bars.Add(new Bar { Position = i, Value = median, FillColor = color, Label = label(median) });
             if (values.Count > 1)
             {
                 var dots = plot.Add.Markers(Enumerable.Repeat((double)i, values.Count).ToArray(), values.ToArray(), MarkerShape.FilledCircle, 5, Colors.Black);

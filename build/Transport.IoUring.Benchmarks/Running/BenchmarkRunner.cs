@@ -98,7 +98,7 @@ internal sealed class BenchmarkRunner
                     progress.Step($"warming up {transportReport.Name}");
                     if (!transportReport.Failed)
                     {
-                        var chunk = await MeasureAsync(scenario, server, seconds, report, cancellationToken).ConfigureAwait(false);
+                        var chunk = await MeasureAsync(scenario, server, seconds, scenarioReport: null, cancellationToken).ConfigureAwait(false);
                         transportReport.Warmup.Add(new WarmupChunk
                         {
                             Seconds = seconds,
@@ -194,10 +194,14 @@ internal sealed class BenchmarkRunner
     }
 
     /// <summary>One bounded load-generator run against one server, with the CPU and memory around it.</summary>
-    private async Task<RoundReport> MeasureAsync(Scenario scenario, SampleServer server, int seconds, ScenarioReport scenarioReport, CancellationToken cancellationToken)
+    private async Task<RoundReport> MeasureAsync(Scenario scenario, SampleServer server, int seconds, ScenarioReport? scenarioReport, CancellationToken cancellationToken)
     {
         var command = LoadCommand.Create(scenario, _tools, server.BaseUrl, seconds, _settings.ClientCpus, _files);
-        scenarioReport.ExampleCommand ??= command.Display;
+        if (scenarioReport is not null)
+        {
+            // The first measured round's command, not a warm-up chunk's.
+            scenarioReport.ExampleCommand ??= command.Display;
+        }
 
         var serverBefore = server.ReadCpu();
         var selfBefore = ProcessCpuTimes.ReadSelf();
