@@ -76,9 +76,9 @@ public sealed class MarkdownReportTests
 
         Assert.StartsWith("# Transport.IoUring benchmarks, 2026-11-25 12:00 UTC, vm", lines[0]);
         Assert.Contains("- machine: 2 cores (AMD EPYC), Linux 6.18, , .NET 10.0.12", lines);
-        Assert.Contains("| scenario | req/s iouring / sockets | CPU/req iouring / sockets | CPU-µs/req sockets | CPU-µs/req iouring |", lines);
-        Assert.Contains("| plaintext-64 | 1.20× | 0.82× | 12.0 | 9.80 |", lines);
-        Assert.Contains("| idle-10k |  | 0.80× | 100 | 80.0 |", lines);
+        Assert.Contains("| scenario | req/s sockets | req/s iouring | CPU-µs/req sockets | CPU-µs/req iouring | req/s iouring / sockets | CPU/req iouring / sockets | disturbed |", lines);
+        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring |", lines);
+        Assert.Contains("| idle-10k |  |  | 100 | 80.0 |  | 0.80× | no |", lines);
         Assert.True(markdown.IndexOf("## Summary", StringComparison.Ordinal) < markdown.IndexOf("## plaintext-64", StringComparison.Ordinal));
     }
 

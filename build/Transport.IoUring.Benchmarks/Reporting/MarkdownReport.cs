@@ -72,11 +72,13 @@ internal static class MarkdownReport
         md.AppendLine("## Summary");
         md.AppendLine();
         var header = new List<string> { "scenario" };
+        header.AddRange(transports.Select(t => $"req/s {t}"));
+        header.AddRange(transports.Select(t => $"CPU-µs/req {t}"));
         header.AddRange(pairs.Select(p => $"req/s {p.Num} / {p.Den}"));
         header.AddRange(pairs.Select(p => $"CPU/req {p.Num} / {p.Den}"));
-        header.AddRange(transports.Select(t => $"CPU-µs/req {t}"));
+        header.Add("disturbed");
         AppendRow(md, header);
-        AppendRow(md, header.Select((_, i) => i == 0 ? "---" : "---:"));
+        AppendRow(md, header.Select((_, i) => i == 0 ? "---" : i == header.Count - 1 ? "---" : "---:"));
         foreach (var (scenario, ratios, summaries) in rows)
         {
             var cells = new List<string> { scenario.Name };
@@ -89,6 +91,19 @@ internal static class MarkdownReport
             }
 
             bool idle = scenario.Transports.Any(t => t.Idle is not null);
+            foreach (var t in transports)
+            {
+                var report = scenario.Transports.FirstOrDefault(x => x.Name == t);
+                var summary = summaries.GetValueOrDefault(t);
+                cells.Add(report is null ? "" : report.Failed || summary is null ? "failed" : idle ? "" : Format.Integer(summary.RequestsPerSecond));
+            }
+
+            foreach (var t in transports)
+            {
+                var report = scenario.Transports.FirstOrDefault(x => x.Name == t);
+                cells.Add(report is null ? "" : report.Failed ? "failed" : Format.Significant(summaries.GetValueOrDefault(t)?.CpuMicrosecondsPerRequest));
+            }
+
             foreach (var pair in pairs)
             {
                 var ratio = ratios.FirstOrDefault(r => r.Numerator == pair.Num && r.Denominator == pair.Den);
@@ -101,17 +116,13 @@ internal static class MarkdownReport
                 cells.Add(Format.Ratio(ratio?.CpuMicrosecondsPerRequest));
             }
 
-            foreach (var t in transports)
-            {
-                var report = scenario.Transports.FirstOrDefault(x => x.Name == t);
-                cells.Add(report is null ? "" : report.Failed ? "failed" : Format.Significant(summaries.GetValueOrDefault(t)?.CpuMicrosecondsPerRequest));
-            }
-
+            var disturbed = summaries.Values.Where(v => v.Disturbed).Select(v => v.Transport).ToList();
+            cells.Add(disturbed.Count == 0 ? "no" : string.Join(", ", disturbed));
             AppendRow(md, cells);
         }
 
         md.AppendLine();
-        md.AppendLine("A ratio above 1 means more requests per second (req/s) or more server CPU per request (CPU/req) than the denominator. In idle-10k, CPU/req is per connection opened.");
+        md.AppendLine("req/s and CPU-µs/req are medians over the rounds. A ratio above 1 means more requests per second (req/s) or more server CPU per request (CPU/req) than the denominator. In idle-10k, CPU is per connection opened. disturbed: rows with a round where other work took more than 10 % of a core.");
         return md.ToString();
     }
 
