@@ -1,0 +1,202 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace Transport.IoUring.Benchmarks.LoadGenerators;
+
+/// <summary>
+/// The load generator of the churn scenario: <see cref="Concurrency"/> tasks each loop over
+/// connect, one <c>GET</c> with <c>Connection: close</c>, read the response to the end (the server
+/// closes), close, until the duration is over. Every request therefore runs through the server's
+/// accept path and its close path. Runs as its own process (<c>churn-client</c> command) so that it
+/// can be pinned to the client cores and its CPU time measured like any other tool's.
+/// </summary>
+/// <remarks>
+/// bombardier with <c>-H 'Connection: close'</c> would also reconnect, but its latency then hides
+/// the connect, and its reconnect behaviour is fasthttp's to decide; this loop is explicit.
+/// </remarks>
+internal sealed class ChurnClient
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+
+    public required IPEndPoint EndPoint { get; init; }
+    public required string Path { get; init; }
+    public required int Concurrency { get; init; }
+    public required TimeSpan Duration { get; init; }
+
+    public async Task<ChurnReport> RunAsync(CancellationToken cancellationToken)
+    {
+        byte[] request = Encoding.ASCII.GetBytes($"GET {Path} HTTP/1.1\r\nHost: {EndPoint}\r\nConnection: close\r\n\r\n");
+        var workers = new Worker[Concurrency];
+        var stopwatch = Stopwatch.StartNew();
+        long deadline = Stopwatch.GetTimestamp() + (long)(Duration.TotalSeconds * Stopwatch.Frequency);
+        var tasks = new Task[Concurrency];
+        for (int i = 0; i < Concurrency; i++)
+        {
+            var worker = workers[i] = new Worker();
+            tasks[i] = Task.Run(() => worker.RunAsync(EndPoint, request, deadline, cancellationToken), cancellationToken);
+        }
+
+        await Task.WhenAll(tasks).ConfigureAwait(false);
+        double seconds = stopwatch.Elapsed.TotalSeconds;
+
+        var latencies = new List<double>();
+        var errors = new Dictionary<string, long>(StringComparer.Ordinal);
+        long responses = 0, non2xx = 0;
+        foreach (var worker in workers)
+        {
+            responses += worker.Responses;
+            non2xx += worker.Non2xx;
+            latencies.AddRange(worker.Latencies);
+            foreach (var (kind, count) in worker.Errors)
+            {
+                errors[kind] = errors.GetValueOrDefault(kind) + count;
+            }
+        }
+
+        return new ChurnReport
+        {
+            Responses = responses,
+            Seconds = seconds,
+            Non2xx = non2xx,
+            ErrorDetails = errors,
+            P50Microseconds = latencies.Count > 0 ? Percentiles.Of(latencies, 50) : null,
+            P99Microseconds = latencies.Count > 0 ? Percentiles.Of(latencies, 99) : null,
+        };
+    }
+
+    private sealed class Worker
+    {
+        private readonly byte[] _buffer = new byte[16 * 1024];
+
+        public long Responses { get; private set; }
+        public long Non2xx { get; private set; }
+        public List<double> Latencies { get; } = new();
+        public Dictionary<string, long> Errors { get; } = new(StringComparer.Ordinal);
+
+        public async Task RunAsync(IPEndPoint endPoint, byte[] request, long deadline, CancellationToken cancellationToken)
+        {
+            while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                long start = Stopwatch.GetTimestamp();
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                timeout.CancelAfter(RequestTimeout);
+                try
+                {
+                    int status = await OneRequestAsync(endPoint, request, timeout.Token).ConfigureAwait(false);
+                    Latencies.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+                    Responses++;
+                    if (status is < 200 or > 299)
+                    {
+                        Non2xx++;
+                    }
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    Count("timeout");
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                catch (SocketException ex)
+                {
+                    Count(ex.SocketErrorCode.ToString());
+                }
+                catch (InvalidDataException ex)
+                {
+                    Count(ex.Message);
+                }
+            }
+        }
+
+        private void Count(string kind) => Errors[kind] = Errors.GetValueOrDefault(kind) + 1;
+
+        private async Task<int> OneRequestAsync(IPEndPoint endPoint, byte[] request, CancellationToken cancellationToken)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
+            await socket.SendAsync(request, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+
+            // The server closes after the response (Connection: close): read to the end. The
+            // head is kept until the status line is in; the rest only needs draining.
+            int headLength = 0, status = -1;
+            while (true)
+            {
+                var target = status < 0 ? _buffer.AsMemory(headLength) : _buffer.AsMemory();
+                int n = await socket.ReceiveAsync(target, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                if (status < 0)
+                {
+                    headLength += n;
+                    if (headLength >= 12)
+                    {
+                        status = ParseStatus(_buffer.AsSpan(0, headLength));
+                    }
+                }
+            }
+
+            return status >= 0 ? status : throw new InvalidDataException("connection closed without a status line");
+        }
+
+        // "HTTP/1.1 200 OK": the three digits after the first space.
+        private static int ParseStatus(ReadOnlySpan<byte> head)
+        {
+            int space = head.IndexOf((byte)' ');
+            if (space < 0 || head.Length < space + 4 || !head.StartsWith("HTTP/"u8))
+            {
+                throw new InvalidDataException("response does not start with an HTTP status line");
+            }
+
+            var digits = head.Slice(space + 1, 3);
+            return (digits[0] - '0') * 100 + (digits[1] - '0') * 10 + (digits[2] - '0');
+        }
+    }
+}
+
+/// <summary>What <c>churn-client</c> prints: one JSON object.</summary>
+internal sealed class ChurnReport
+{
+    public long Responses { get; init; }
+    public double Seconds { get; init; }
+    public long Non2xx { get; init; }
+    public Dictionary<string, long> ErrorDetails { get; init; } = new();
+    public double? P50Microseconds { get; init; }
+    public double? P99Microseconds { get; init; }
+
+    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
+
+    /// <summary>Parses the churn client's output (the last line that is a JSON object).</summary>
+    public static LoadResult Parse(string output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        int start = output.LastIndexOf("{\"responses\"", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            throw new FormatException($"churn-client printed no report: '{(output.Length > 200 ? output[..200] : output)}'");
+        }
+
+        var report = JsonSerializer.Deserialize<ChurnReport>(output.AsSpan(start), s_json)
+            ?? throw new FormatException("churn-client printed null");
+        long errors = 0;
+        foreach (var count in report.ErrorDetails.Values)
+        {
+            errors += count;
+        }
+
+        return new LoadResult(report.Responses, report.Seconds, report.Non2xx, errors, report.P50Microseconds, report.P99Microseconds, report.ErrorDetails);
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.CommandLine;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Threading;
+using System.Threading.Tasks;
+using Transport.IoUring.Benchmarks.LoadGenerators;
+using Transport.IoUring.Benchmarks.Reporting;
+using Transport.IoUring.Benchmarks.Results;
+using Transport.IoUring.Benchmarks.Running;
+
+namespace Transport.IoUring.Benchmarks;
+
+/// <summary>
+/// dotnet run -c Release --project build/Transport.IoUring.Benchmarks -- [options]; see docs/benchmarks.md.
+/// </summary>
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        // Whatever ends the harness, the servers and load generators it started end with it.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
+        using var cancellation = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+
+        try
+        {
+            var root = BuildCommand();
+            var configuration = new InvocationConfiguration { ProcessTerminationTimeout = null };
+            return await root.Parse(args).InvokeAsync(configuration, cancellation.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            ChildProcesses.KillAll();
+        }
+
+        void OnSignal(PosixSignalContext context)
+        {
+            // Stop measuring and let the finally blocks end the child processes by their PIDs.
+            context.Cancel = true;
+            cancellation.Cancel();
+            ChildProcesses.KillAll();
+        }
+    }
+
+    private static RootCommand BuildCommand()
+    {
+        var scenarios = new Option<string?>("--scenarios") { Description = $"Comma-separated scenarios (default: all): {string.Join(", ", Scenario.All.Select(s => s.Name))}" };
+        var duration = new Option<string>("--duration") { Description = "Length of one measured round per transport", DefaultValueFactory = _ => "5s" };
+        var warmup = new Option<string>("--warmup") { Description = "Warm-up per transport and scenario before the rounds", DefaultValueFactory = _ => "6s" };
+        var rounds = new Option<int>("--rounds") { Description = "Measured rounds per transport, interleaved across transports", DefaultValueFactory = _ => HarnessSettings.DefaultRounds };
+        var transports = new Option<string>("--transports") { Description = $"Comma-separated transports, in interleaving order: {string.Join(", ", TransportVariant.All.Select(t => t.Name))}", DefaultValueFactory = _ => string.Join(",", TransportVariant.DefaultNames) };
+        var serverCpus = new Option<string>("--server-cpus") { Description = "taskset CPU list for the server", DefaultValueFactory = _ => "0" };
+        var clientCpus = new Option<string>("--client-cpus") { Description = "taskset CPU list for the load generator", DefaultValueFactory = _ => "1" };
+        var bombardier = new Option<string?>("--bombardier") { Description = "Path of the bombardier binary (default: PATH, then ../shared/tools/bombardier)" };
+        var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
+        var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
+
+        var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
+        {
+            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, output, compare,
+        };
+
+        root.SetAction(async (parseResult, cancellationToken) =>
+        {
+            if (parseResult.GetValue(compare) is { Length: 2 } files)
+            {
+                return await CompareAsync(files[0], files[1]).ConfigureAwait(false);
+            }
+
+            HarnessSettings settings;
+            try
+            {
+                string root = HarnessSettings.FindRepositoryRoot(AppContext.BaseDirectory)
+                    ?? HarnessSettings.FindRepositoryRoot(Directory.GetCurrentDirectory())
+                    ?? throw new ArgumentException("Cannot find the repository (Transport.IoUring.sln) above the harness or the current directory.");
+                settings = new HarnessSettings
+                {
+                    Scenarios = Scenario.Select(parseResult.GetValue(scenarios)?.Split(',')),
+                    Transports = TransportVariant.Select(parseResult.GetValue(transports)!.Split(',')),
+                    DurationSeconds = Math.Max(1, HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
+                    WarmupSeconds = HarnessSettings.ParseSeconds(parseResult.GetValue(warmup)!),
+                    Rounds = Math.Max(1, parseResult.GetValue(rounds)),
+                    ServerCpus = Validated(parseResult.GetValue(serverCpus)!),
+                    ClientCpus = Validated(parseResult.GetValue(clientCpus)!),
+                    OutputDirectory = Path.GetFullPath(parseResult.GetValue(output)!),
+                    RepositoryRoot = root,
+                    BombardierPath = parseResult.GetValue(bombardier),
+                };
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
+            return await HarnessRun.RunAsync(settings, cancellationToken).ConfigureAwait(false);
+        });
+
+        root.Subcommands.Add(BuildChurnCommand());
+        return root;
+    }
+
+    private static string Validated(string cpus)
+    {
+        _ = CpuList.Parse(cpus);
+        return cpus;
+    }
+
+    /// <summary>The churn scenario's load generator, run by the harness as its own pinned process.</summary>
+    private static Command BuildChurnCommand()
+    {
+        var url = new Option<string>("--url") { Required = true, Description = "http://127.0.0.1:PORT/path" };
+        var connections = new Option<int>("--connections") { DefaultValueFactory = _ => 32, Description = "Concurrent connect/request/close loops" };
+        var duration = new Option<string>("--duration") { DefaultValueFactory = _ => "5", Description = "Seconds" };
+        var command = new Command(LoadCommand.ChurnCommandName, "A new connection per request, for the churn scenario; prints one JSON object.")
+        {
+            url, connections, duration,
+        };
+        command.Hidden = true;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var uri = new Uri(parseResult.GetValue(url)!);
+            if (!IPAddress.TryParse(uri.Host, out var address) || !IPAddress.IsLoopback(address))
+            {
+                Console.Error.WriteLine("churn-client sends load to loopback addresses only.");
+                return 2;
+            }
+
+            var client = new ChurnClient
+            {
+                EndPoint = new IPEndPoint(address, uri.Port),
+                Path = uri.PathAndQuery,
+                Concurrency = Math.Max(1, parseResult.GetValue(connections)),
+                Duration = TimeSpan.FromSeconds(HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
+            };
+            var report = await client.RunAsync(cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(report.ToJson());
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<int> CompareAsync(string pathA, string pathB)
+    {
+        try
+        {
+            var a = await RunReport.LoadAsync(pathA).ConfigureAwait(false);
+            var b = await RunReport.LoadAsync(pathB).ConfigureAwait(false);
+            Console.WriteLine(RunComparison.Render(a, b, Path.GetFileName(pathA), Path.GetFileName(pathB)));
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or FormatException)
+        {
+            Console.Error.WriteLine($"Cannot compare: {ex.Message}");
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text.RegularExpressions;
+
+namespace Transport.IoUring.Benchmarks.Running;
+
+/// <summary>What one harness run does, from the command line.</summary>
+internal sealed class HarnessSettings
+{
+    public static readonly TimeSpan DefaultDuration = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan DefaultWarmup = TimeSpan.FromSeconds(6);
+    public const int DefaultRounds = 3;
+
+    /// <summary>Warm-up runs in chunks of this length, each measured, to show that CPU per request settled.</summary>
+    public const int WarmupChunkSeconds = 2;
+
+    public required IReadOnlyList<Scenario> Scenarios { get; init; }
+    public required IReadOnlyList<TransportVariant> Transports { get; init; }
+    public required int DurationSeconds { get; init; }
+    public required int WarmupSeconds { get; init; }
+    public required int Rounds { get; init; }
+    public required string ServerCpus { get; init; }
+    public required string ClientCpus { get; init; }
+    public required string OutputDirectory { get; init; }
+    public required string RepositoryRoot { get; init; }
+    public string? BombardierPath { get; init; }
+
+    public string SampleDll => Path.Combine(RepositoryRoot, "samples", "WebApp", "bin", "Release", "net10.0", "WebApp.dll");
+
+    /// <summary>The warm-up chunk lengths: e.g. 6 s → 2, 2, 2; 5 s → 2, 2, 1.</summary>
+    public IReadOnlyList<int> WarmupChunks()
+    {
+        var chunks = new List<int>();
+        for (int left = WarmupSeconds; left > 0; left -= WarmupChunkSeconds)
+        {
+            chunks.Add(Math.Min(WarmupChunkSeconds, left));
+        }
+
+        return chunks;
+    }
+
+    /// <summary>
+    /// Parses a duration: "10s", "1500ms", "2m", or plain seconds ("10"). The tools take whole
+    /// seconds, so the result is rounded up to whole seconds.
+    /// </summary>
+    public static int ParseSeconds(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var match = Regex.Match(text.Trim(), @"^(?<value>\d+(?:\.\d+)?)(?<unit>ms|s|m)?$", RegexOptions.CultureInvariant);
+        if (!match.Success)
+        {
+            throw new FormatException($"Not a duration: '{text}' (use e.g. 10s, 1500ms, 2m)");
+        }
+
+        double value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+        double seconds = match.Groups["unit"].Value switch
+        {
+            "ms" => value / 1000,
+            "m" => value * 60,
+            _ => value,
+        };
+        return (int)Math.Ceiling(seconds);
+    }
+
+    /// <summary>The repository root: the nearest directory above <paramref name="start"/> holding Transport.IoUring.sln.</summary>
+    public static string? FindRepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Transport.IoUring.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,49 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Transport.IoUring.Benchmarks.Running;
+
+/// <summary>
+/// A way to run the sample server: its <c>--transport</c> and the environment that goes with it.
+/// </summary>
+/// <param name="Name">The name used in --transports, tables and JSON.</param>
+/// <param name="SampleTransport">The sample's <c>--transport</c> value.</param>
+/// <param name="Environment">Extra environment variables for the server process.</param>
+internal sealed record TransportVariant(string Name, string SampleTransport, IReadOnlyDictionary<string, string> Environment, string Description)
+{
+    /// <summary>An io_uring row must be served by io_uring: the sample's /transport answers this.</summary>
+    public bool ExpectsIoUring => SampleTransport == "iouring";
+
+    public static IReadOnlyList<TransportVariant> All { get; } =
+    [
+        new("sockets", "sockets", new Dictionary<string, string>(), "Kestrel's Sockets transport, defaults"),
+        new("iouring", "iouring", new Dictionary<string, string>(), "this transport, defaults"),
+        // Socket continuations run on the epoll thread instead of being queued to the thread
+        // pool. Kestrel's own SocketTransportOptions.UnsafePreferInlineScheduling cannot be set
+        // from configuration in the sample (it binds only the Kestrel section), so it stays off.
+        new("sockets-inline", "sockets", new Dictionary<string, string> { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1" },
+            "Sockets with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"),
+        new("iouring-inline", "iouring", new Dictionary<string, string> { ["IoUring__UnsafePreferInlineScheduling"] = "true" },
+            "this transport with IoUring:UnsafePreferInlineScheduling=true"),
+    ];
+
+    public static IReadOnlyList<string> DefaultNames { get; } = ["sockets", "iouring", "sockets-inline"];
+
+    public static IReadOnlyList<TransportVariant> Select(IEnumerable<string>? names)
+    {
+        var list = (names ?? DefaultNames).Select(n => n.Trim()).Where(n => n.Length > 0).Distinct().ToList();
+        if (list.Count == 0)
+        {
+            list = DefaultNames.ToList();
+        }
+
+        var unknown = list.Where(n => All.All(t => t.Name != n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}.");
+        }
+
+        return list.Select(n => All.First(t => t.Name == n)).ToList();
+    }
+}

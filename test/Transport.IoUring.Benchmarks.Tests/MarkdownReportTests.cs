@@ -1,0 +1,93 @@
+using System;
+using System.Linq;
+using Transport.IoUring.Benchmarks.Reporting;
+using Transport.IoUring.Benchmarks.Results;
+using Xunit;
+
+namespace Transport.IoUring.Benchmarks.Tests;
+
+public sealed class MarkdownReportTests
+{
+    private static string[] Lines(string markdown) => markdown.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+
+    [Fact]
+    public void ScenarioTableHasOneRowPerTransportAndARatioRow()
+    {
+        var lines = Lines(MarkdownReport.RenderScenario(SampleReports.Plaintext()));
+
+        Assert.Equal("## plaintext-64", lines[0]);
+        Assert.Contains("| transport | req/s (range) | CPU-µs/req | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
+        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 12.0 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
+        Assert.Contains("| iouring | 98,000 (96.0k–100.0k) | 9.80 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | **14 % disturbed** |", lines);
+        Assert.Contains("| *iouring / sockets* | 1.20× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
+    }
+
+    [Fact]
+    public void MissingLatencyIsWrittenAsNotAvailable()
+    {
+        var scenario = SampleReports.Plaintext();
+        foreach (var round in scenario.Transports.SelectMany(t => t.Rounds))
+        {
+            round.P50Microseconds = round.P99Microseconds = null;
+        }
+
+        var sockets = Lines(MarkdownReport.RenderScenario(scenario)).Single(l => l.StartsWith("| sockets |", StringComparison.Ordinal));
+
+        Assert.Contains("| 12.0 | n/a | n/a |", sockets);
+    }
+
+    [Fact]
+    public void FailedTransportIsShownAsFailedWithItsReason()
+    {
+        var scenario = SampleReports.Plaintext();
+        scenario.Transports[1].FailureReason = "/transport answered 'sockets', not 'io_uring'";
+
+        var markdown = MarkdownReport.RenderScenario(scenario);
+
+        Assert.Contains("| iouring | failed |", markdown);
+        Assert.Contains("**iouring failed:** /transport answered 'sockets', not 'io_uring'", markdown);
+        Assert.DoesNotContain("iouring / sockets", markdown);
+    }
+
+    [Fact]
+    public void SkippedScenarioSaysWhy()
+    {
+        var markdown = MarkdownReport.RenderScenario(new ScenarioReport { Name = "h2c-100", Description = "h2c", Tool = "h2load", SkippedReason = "h2load not found" });
+
+        Assert.Contains("Skipped: h2load not found", markdown);
+        Assert.DoesNotContain("| transport |", markdown);
+    }
+
+    [Fact]
+    public void IdleTableGivesMemoryPerConnection()
+    {
+        var lines = Lines(MarkdownReport.RenderScenario(SampleReports.Run().Scenarios[1]));
+
+        Assert.Contains("| sockets | 10,000 | 0 | 75.0 MiB | 175.0 MiB | 10.2 | 176.0 MiB | 100 | 0 s |", lines);
+        Assert.Contains("| iouring | 10,000 | 0 | 77.0 MiB | 157.0 MiB | 8.19 | 158.0 MiB | 80.0 | 0 s |", lines);
+        Assert.Contains("| *iouring / sockets* |  |  |  |  | 0.80× |  |  |  |", lines);
+    }
+
+    [Fact]
+    public void RunReportStartsWithTheMachineAndASummaryOfRatios()
+    {
+        var markdown = MarkdownReport.RenderRun(SampleReports.Run());
+        var lines = Lines(markdown);
+
+        Assert.StartsWith("# Transport.IoUring benchmarks, 2026-11-25 12:00 UTC, vm", lines[0]);
+        Assert.Contains("- machine: 2 cores (AMD EPYC), Linux 6.18, , .NET 10.0.12", lines);
+        Assert.Contains("| scenario | req/s sockets | req/s iouring | CPU-µs/req sockets | CPU-µs/req iouring | req/s iouring / sockets | CPU/req iouring / sockets | disturbed |", lines);
+        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring |", lines);
+        Assert.Contains("| idle-10k |  |  | 100 | 80.0 |  | 0.80× | no |", lines);
+        Assert.True(markdown.IndexOf("## Summary", StringComparison.Ordinal) < markdown.IndexOf("## plaintext-64", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PipesInCellsAreEscaped()
+    {
+        var scenario = SampleReports.Plaintext();
+        scenario.Transports[0].Name = "a|b";
+
+        Assert.Contains("| a\\|b |", MarkdownReport.RenderScenario(scenario));
+    }
+}
