@@ -26,6 +26,12 @@ public sealed record SampleServerOptions
 
     /// <summary>Environment variables set for the process (e.g. Kestrel__Limits__MaxRequestBodySize).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// A command that execs the server (e.g. prlimit … setpriv …): the server keeps its PID, so
+    /// SIGTERM still reaches it. Empty: dotnet is started directly.
+    /// </summary>
+    public IReadOnlyList<string> CommandPrefix { get; init; } = [];
 }
 
 /// <summary>
@@ -119,7 +125,7 @@ public sealed class SampleServerProcess : IAsyncDisposable
     {
         options ??= new SampleServerOptions();
         string webAppDll = FindWebAppDll();
-        var startInfo = new ProcessStartInfo(FindDotnet())
+        var startInfo = new ProcessStartInfo(options.CommandPrefix.Count > 0 ? options.CommandPrefix[0] : FindDotnet())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -129,6 +135,16 @@ public sealed class SampleServerProcess : IAsyncDisposable
             // The content root is the working directory: the sample's appsettings.json is read from there.
             WorkingDirectory = Path.GetDirectoryName(webAppDll)!,
         };
+        if (options.CommandPrefix.Count > 0)
+        {
+            foreach (string part in options.CommandPrefix.Skip(1))
+            {
+                startInfo.ArgumentList.Add(part);
+            }
+
+            startInfo.ArgumentList.Add(FindDotnet());
+        }
+
         startInfo.ArgumentList.Add(webAppDll);
         if (options.Transport is not null)
         {
@@ -325,7 +341,7 @@ public sealed class SampleServerProcess : IAsyncDisposable
         changed.TrySetResult();
     }
 
-    private static string FindWebAppDll()
+    internal static string FindWebAppDll()
     {
         // The sample is built by the test project's ProjectReference, in the test assembly's configuration.
         var testAssembly = typeof(SampleServerProcess).Assembly;
@@ -353,7 +369,7 @@ public sealed class SampleServerProcess : IAsyncDisposable
         return dll;
     }
 
-    private static string FindDotnet()
+    internal static string FindDotnet()
     {
         string? hostPath = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
         if (!string.IsNullOrEmpty(hostPath) && File.Exists(hostPath))
