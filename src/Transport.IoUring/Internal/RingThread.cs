@@ -374,7 +374,7 @@ internal sealed class RingThread : PipeScheduler
                 }
 
                 // Only the eventfd read (and its cancellation) may remain.
-                if (_connectionSlotsUsed - _freeConnectionSlots.Count == 0 && _acceptors.TrueForAll(a => a is null) && ring.InFlight <= (_wakeArmed ? 1 : 0))
+                if (_activeConnections == 0 && _acceptors.TrueForAll(a => a is null) && ring.InFlight <= (_wakeArmed ? 1 : 0))
                 {
                     break;
                 }
