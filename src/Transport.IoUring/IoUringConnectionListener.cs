@@ -50,10 +50,6 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 
     internal bool IsTcp { get; private set; }
 
-    internal IReadOnlyList<RingAcceptor> Acceptors => _acceptors;
-
-    internal int ConnectionCount => _connections.Count;
-
     /// <summary>Binds the listen socket(s) and starts accepting on every ring.</summary>
     internal void Bind()
     {

@@ -17,7 +17,6 @@ internal sealed class RingGroup
     private readonly object _lock = new();
     private RingThread[]? _rings;
     private int _listeners;
-    private int _nextRing;
 
     public RingGroup(IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
     {
@@ -81,9 +80,6 @@ internal sealed class RingGroup
             return rings;
         }
     }
-
-    /// <summary>The ring for a connection handed over by hand (rings accepting on a shared socket balance themselves).</summary>
-    public RingThread NextRing(RingThread[] rings) => rings[(uint)System.Threading.Interlocked.Increment(ref _nextRing) % rings.Length];
 
     public async Task ReleaseAsync()
     {

@@ -66,9 +66,6 @@ internal sealed unsafe class ProvidedBufferRing : IDisposable
     public int Entries { get; }
     public int BufferSize { get; }
 
-    /// <summary>Buffers handed back since the last <see cref="Publish"/>, for the ring's counters.</summary>
-    public long Recycled { get; private set; }
-
     public static bool IsSupported(Ring ring)
     {
         try
@@ -97,7 +94,6 @@ internal sealed unsafe class ProvidedBufferRing : IDisposable
         e->Len = (uint)BufferSize;
         e->Bid = bufferId;
         _tail++;
-        Recycled++;
     }
 
     /// <summary>Makes the added buffers visible to the kernel (release store of the ring tail).</summary>

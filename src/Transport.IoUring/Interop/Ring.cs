@@ -25,7 +25,6 @@ internal sealed unsafe class Ring : IDisposable
 
     private readonly uint* _sqHead;
     private readonly uint* _sqTail;
-    private readonly uint* _sqFlags;
     private readonly uint _sqMask;
     private readonly Sqe* _sqes;
     private uint _sqeTail;      // next SQE to hand out; published to *_sqTail on submit
@@ -72,7 +71,6 @@ internal sealed unsafe class Ring : IDisposable
         byte* sq = (byte*)_sqRingPtr;
         _sqHead = (uint*)(sq + p.SqOff.Head);
         _sqTail = (uint*)(sq + p.SqOff.Tail);
-        _sqFlags = (uint*)(sq + p.SqOff.Flags);
         _sqMask = *(uint*)(sq + p.SqOff.RingMask);
         _sqes = (Sqe*)_sqesPtr;
         _sqeTail = *_sqTail;
@@ -226,9 +224,6 @@ internal sealed unsafe class Ring : IDisposable
 
     /// <summary>True when the kernel has completions waiting in the CQ ring.</summary>
     public bool HasCompletions => Volatile.Read(ref *_cqTail) != *_cqHead;
-
-    /// <summary>True when the kernel has work to flush that needs an io_uring_enter (overflow, task work).</summary>
-    public bool NeedsEnter => (Volatile.Read(ref *_sqFlags) & 0x6u) != 0; // IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN
 
     /// <summary>Reads up to <paramref name="batch"/>.Length completions and releases their slots to the kernel.</summary>
     public int ReapCompletions(Span<Cqe> batch)
