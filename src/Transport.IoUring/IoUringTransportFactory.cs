@@ -22,7 +22,9 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
     private readonly ILogger _logger;
     private readonly RingCapabilities _capabilities;
     private readonly RingGroup _rings;
+    private readonly IoUringMetrics? _metrics;
     private string? _unavailableReason;
+    private int _unavailableErrno;
     private int _fallbackLogged;
 
     /// <summary>Creates the factory; <paramref name="options"/> are validated by the options system first.</summary>
@@ -39,6 +41,8 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             : RingCapabilities.Current;
         _rings = new RingGroup(_options, _capabilities, loggerFactory);
         _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;
+        _unavailableErrno = _capabilities.Errno;
+        _metrics = _options.MeterFactory is { } meterFactory ? new IoUringMetrics(meterFactory, _rings) : null;
     }
 
     /// <summary>
@@ -54,6 +58,9 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
 
     internal RingCapabilities Capabilities => _capabilities;
 
+    /// <summary>The transport's metrics, or null when the host has no <see cref="System.Diagnostics.Metrics.IMeterFactory"/>.</summary>
+    internal IoUringMetrics? Metrics => _metrics;
+
     /// <inheritdoc />
     public bool CanBind(EndPoint endpoint)
     {
@@ -65,7 +72,18 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             _ => false,
         };
 
-        return supportedEndPoint && TryEnsureRings();
+        if (!supportedEndPoint)
+        {
+            return false;
+        }
+
+        if (!TryEnsureRings())
+        {
+            _metrics?.OnSocketsFallback(_unavailableErrno != 0 ? LibC.ErrnoName(_unavailableErrno) : "unsupported");
+            return false;
+        }
+
+        return true;
     }
 
     /// <inheritdoc />
@@ -98,6 +116,7 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             catch (RingException ex)
             {
                 _unavailableReason = ex.Message + (ex.Errno == Errno.ENOMEM ? " (raise RLIMIT_MEMLOCK, ulimit -l, or lower RingEntries/BufferRingEntries)" : "");
+                _unavailableErrno = ex.Errno;
             }
         }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.Metrics;
 using Transport.IoUring.Interop;
 
 namespace Transport.IoUring;
@@ -71,6 +72,12 @@ public sealed class IoUringTransportOptions
 
     /// <summary>When not 0, io_uring_setup is treated as failing with this errno (tests of the Sockets fallback).</summary>
     internal int SimulatedSetupErrno { get; set; }
+
+    /// <summary>
+    /// The host's meter factory, which the transport's metrics are created with; set from the service
+    /// provider by <c>UseIoUring</c> (<see cref="Internal.IoUringTransportOptionsSetup"/>). Null: no metrics.
+    /// </summary>
+    internal IMeterFactory? MeterFactory { get; set; }
 }
 
 /// <summary>How an io_uring connection receives data.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Transport.IoUring;
+using Transport.IoUring.Internal;
 
 namespace Microsoft.AspNetCore.Hosting;
 
@@ -33,6 +34,8 @@ public static class WebHostBuilderIoUringExtensions
             }
 
             services.AddOptions<IoUringTransportOptions>();
+            services.AddMetrics();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<IoUringTransportOptions>, IoUringTransportOptionsSetup>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IoUringTransportOptions>, IoUringTransportOptionsValidator>());
         });
     }

@@ -198,6 +198,7 @@ internal sealed partial class IoUringConnection
         }
         else if (result > 0)
         {
+            _ring.Counters.BytesReceived += result;
             _input.Advance(result);
             // A full buffer means the socket may hold more: read again without waiting for poll.
             // After FIN/RST, a short read does not mean drained: the next recv returns 0 or the
@@ -234,6 +235,7 @@ internal sealed partial class IoUringConnection
                 return;
             }
 
+            _ring.Counters.BytesReceived += result;
             _input.Write(bufferRing.GetBuffer(bufferId, result));
             bufferRing.Add(bufferId);
 
@@ -250,6 +252,7 @@ internal sealed partial class IoUringConnection
         }
         else if (result == -Errno.ENOBUFS)
         {
+            _ring.Counters.BufferRingExhaustions++;
             // Every provided buffer is lent out this instant; they come back as this batch is
             // dispatched, so re-arming loses nothing.
             if (!more)

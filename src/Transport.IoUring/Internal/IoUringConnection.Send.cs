@@ -161,6 +161,7 @@ internal sealed partial class IoUringConnection
 
         if (result > 0)
         {
+            _ring.Counters.BytesSent += result;
             _output.AdvanceTo(buffer.GetPosition(result));
             if (_shutdown)
             {

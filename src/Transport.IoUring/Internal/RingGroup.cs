@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Transport.IoUring.Interop;
@@ -17,6 +18,11 @@ internal sealed class RingGroup
     private readonly object _lock = new();
     private RingThread[]? _rings;
     private int _listeners;
+
+    // For metrics, whose counters must not go back when the rings stop and start again: rings
+    // still stopping, and the totals of rings that have stopped, by ring id.
+    private readonly List<RingThread> _stopping = new();
+    private RingCounters[]? _stoppedTotals;
 
     public RingGroup(IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
     {
@@ -90,6 +96,10 @@ internal sealed class RingGroup
             {
                 toStop = _rings;
                 _rings = null;
+                if (toStop is not null)
+                {
+                    _stopping.AddRange(toStop);
+                }
             }
         }
 
@@ -98,7 +108,48 @@ internal sealed class RingGroup
             foreach (var ring in toStop)
             {
                 await ring.StopAsync().ConfigureAwait(false);
+                lock (_lock)
+                {
+                    _stoppedTotals ??= new RingCounters[_options.RingCount];
+                    _stoppedTotals[ring.Id].AddTotals(ring.ReadCounters());
+                    _stopping.Remove(ring);
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// What each ring id has counted since the first start, over every start and stop of the rings
+    /// (index = ring id); null when no ring has started yet. Any thread.
+    /// </summary>
+    public RingCounters[]? ReadCounters()
+    {
+        lock (_lock)
+        {
+            if (_rings is null && _stopping.Count == 0 && _stoppedTotals is null)
+            {
+                return null;
+            }
+
+            var counters = new RingCounters[_options.RingCount];
+            _stoppedTotals?.CopyTo(counters, 0);
+            foreach (var ring in (IEnumerable<RingThread>?)_rings ?? [])
+            {
+                Add(ref counters[ring.Id], ring.ReadCounters());
+            }
+
+            foreach (var ring in _stopping)
+            {
+                Add(ref counters[ring.Id], ring.ReadCounters());
+            }
+
+            return counters;
+        }
+
+        static void Add(ref RingCounters total, in RingCounters ring)
+        {
+            total.AddTotals(ring);
+            total.ActiveConnections += ring.ActiveConnections;
         }
     }
 }

@@ -98,6 +98,31 @@ internal sealed class RingThread : PipeScheduler
 
     /// <summary>Connections this ring has accepted since it started.</summary>
     public long AcceptedConnections => Volatile.Read(ref _acceptedConnections);
+
+    /// <summary>
+    /// Counts of the I/O path for the transport's metrics, incremented by this ring's thread only.
+    /// Other threads use <see cref="ReadCounters"/>.
+    /// </summary>
+    public RingCounters Counters;
+
+    /// <summary>A snapshot of everything this ring has counted; any thread, also after the ring stopped.</summary>
+    public RingCounters ReadCounters()
+    {
+        var ring = Volatile.Read(ref _ring);
+        return new RingCounters
+        {
+            BytesReceived = Volatile.Read(ref Counters.BytesReceived),
+            BytesSent = Volatile.Read(ref Counters.BytesSent),
+            BufferRingExhaustions = Volatile.Read(ref Counters.BufferRingExhaustions),
+            AcceptedConnections = AcceptedConnections,
+            ActiveConnections = ActiveConnections,
+            EnterCalls = ring?.EnterCalls ?? 0,
+            SubmittedSqes = ring?.SubmittedSqes ?? 0,
+            ReapedCqes = ring?.ReapedCqes ?? 0,
+            CqOverflows = ring?.CqOverflowCount ?? 0,
+        };
+    }
+
     /// <summary>Requests whose final CQE is not reaped yet (diagnostics; read from any thread).</summary>
     public long InFlight => _ring?.InFlight ?? 0;
 

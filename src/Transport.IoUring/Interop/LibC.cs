@@ -101,9 +101,12 @@ internal static unsafe partial class LibC
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
     /// <summary>Text of an errno value, e.g. "EPERM (Operation not permitted)".</summary>
-    public static string Describe(int errno)
+    public static string Describe(int errno) => $"{ErrnoName(errno)} ({Marshal.GetPInvokeErrorMessage(errno)})";
+
+    /// <summary>The symbolic name of an errno value, e.g. "EPERM" ("errno 95" for those without one here).</summary>
+    public static string ErrnoName(int errno)
     {
-        string name = errno switch
+        return errno switch
         {
             Errno.EPERM => "EPERM",
             Errno.ENOSYS => "ENOSYS",
@@ -119,6 +122,5 @@ internal static unsafe partial class LibC
             Errno.EEXIST => "EEXIST",
             _ => "errno " + errno,
         };
-        return $"{name} ({Marshal.GetPInvokeErrorMessage(errno)})";
     }
 }

@@ -35,6 +35,15 @@ internal sealed unsafe class Ring : IDisposable
     private readonly uint _cqMask;
     private readonly Cqe* _cqes;
 
+    // Counted by the owning thread with plain increments; other threads read them with Volatile.Read.
+    private long _enterCalls;
+    private long _submittedSqes;
+    private long _reapedCqes;
+
+    // Dispose and reads of the kernel's overflow counter from other threads (metrics) take this
+    // lock, so the counter is never read from unmapped memory; the ring's own thread never does.
+    private readonly object _unmapLock = new();
+    private uint _cqOverflowAtDispose;
     private bool _disposed;
 
     private Ring(int fd, in IoUringParams p)
@@ -103,8 +112,30 @@ internal sealed unsafe class Ring : IDisposable
     /// <summary>SQEs handed out and not yet passed to the kernel.</summary>
     public uint PendingSubmissions => _sqeTail - Volatile.Read(ref *_sqHead);
 
-    /// <summary>Completions dropped because the CQ ring was full (kernels without IORING_FEAT_NODROP).</summary>
-    public uint CqOverflowCount => Volatile.Read(ref *_cqOverflow);
+    /// <summary>
+    /// The kernel's CQ overflow counter: completions it dropped because the CQ ring was full and it
+    /// could not hold them back (with IORING_FEAT_NODROP only when allocating the overflow entry
+    /// failed). Safe to read from any thread, also after <see cref="Dispose"/>.
+    /// </summary>
+    public uint CqOverflowCount
+    {
+        get
+        {
+            lock (_unmapLock)
+            {
+                return _disposed ? _cqOverflowAtDispose : Volatile.Read(ref *_cqOverflow);
+            }
+        }
+    }
+
+    /// <summary>io_uring_enter calls made on this ring (any thread may read).</summary>
+    public long EnterCalls => Volatile.Read(ref _enterCalls);
+
+    /// <summary>SQEs the kernel consumed, as io_uring_enter reported them (any thread may read).</summary>
+    public long SubmittedSqes => Volatile.Read(ref _submittedSqes);
+
+    /// <summary>CQEs read from the completion ring (any thread may read).</summary>
+    public long ReapedCqes => Volatile.Read(ref _reapedCqes);
 
     /// <summary>Creates a ring, or returns null and the errno of io_uring_setup or mmap.</summary>
     public static Ring? TryCreate(uint sqEntries, uint cqEntries, uint setupFlags, out int errno)
@@ -219,6 +250,8 @@ internal sealed unsafe class Ring : IDisposable
 
         uint pending = _sqeTail - Volatile.Read(ref *_sqHead);
         int ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | _enterFlags);
+        _enterCalls++;
+        _submittedSqes += Math.Max(ret, 0);
         return ret < 0 ? -LibC.LastErrno : ret;
     }
 
@@ -248,6 +281,7 @@ internal sealed unsafe class Ring : IDisposable
             Volatile.Write(ref *_cqHead, head);    // release the slots back to the kernel
         }
 
+        _reapedCqes += count;
         return count;
     }
 
@@ -259,13 +293,18 @@ internal sealed unsafe class Ring : IDisposable
 
     public void Dispose()
     {
-        if (_disposed)
+        lock (_unmapLock)
         {
-            return;
+            if (_disposed)
+            {
+                return;
+            }
+
+            _cqOverflowAtDispose = Volatile.Read(ref *_cqOverflow);
+            _disposed = true;
+            Unmap();
         }
 
-        _disposed = true;
-        Unmap();
         LibC.Close(_ringFd);
     }
 
