@@ -12,8 +12,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Transport.IoUring;
 
 // The sample server that the benchmarks and acceptance checks drive:
-//   dotnet run -c Release --project samples/WebApp -- [--transport iouring|sockets] [ASP.NET Core args]
+//   dotnet run -c Release --project samples/WebApp -- [--transport iouring|sockets] [--metrics console|otlp] [ASP.NET Core args]
 // The transport defaults to io_uring; "sockets" runs the same app on Kestrel's Sockets transport.
+// --metrics (configuration key Metrics:Exporter) exports the transport's and Kestrel's metrics with
+// OpenTelemetry; off by default. docs/metrics.md lists the metrics.
 
 string transport = "iouring";
 var aspNetArgs = new System.Collections.Generic.List<string>();
@@ -26,6 +28,10 @@ for (int i = 0; i < args.Length; i++)
     else if (args[i].StartsWith("--transport=", StringComparison.Ordinal))
     {
         transport = args[i]["--transport=".Length..];
+    }
+    else if (args[i] == "--metrics" && i + 1 < args.Length)
+    {
+        aspNetArgs.Add("--Metrics:Exporter=" + args[++i]);
     }
     else
     {
@@ -49,6 +55,13 @@ if (transport == "iouring")
 {
     builder.WebHost.UseIoUring();
     builder.Services.Configure<IoUringTransportOptions>(builder.Configuration.GetSection("IoUring"));
+}
+
+string? metricsExporter = builder.Configuration["Metrics:Exporter"];
+if (!string.IsNullOrEmpty(metricsExporter) && metricsExporter != "none" && !WebApp.MetricsExport.TryAdd(builder, metricsExporter))
+{
+    Console.Error.WriteLine($"Unknown metrics exporter '{metricsExporter}': use --metrics console, otlp or none.");
+    return 2;
 }
 
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));

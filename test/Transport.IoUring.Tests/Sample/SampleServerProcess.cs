@@ -170,6 +170,8 @@ public sealed class SampleServerProcess : IAsyncDisposable
                 || name.StartsWith("Kestrel__", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("IoUring__", StringComparison.OrdinalIgnoreCase)
                 || name.StartsWith("Logging__", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("Metrics__", StringComparison.OrdinalIgnoreCase)
+                || name.StartsWith("OTEL_", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("DOTNET_URLS", StringComparison.OrdinalIgnoreCase)
                 || name.Equals("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase))
             {
