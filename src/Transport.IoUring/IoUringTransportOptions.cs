@@ -75,7 +75,7 @@ public sealed class IoUringTransportOptions
 
     /// <summary>
     /// The host's meter factory, which the transport's metrics are created with; set from the service
-    /// provider by <c>UseIoUring</c> (<see cref="Internal.IoUringTransportOptionsSetup"/>). Null: no metrics.
+    /// provider by <c>UseIoUring</c> (<see cref="Internal.MeterFactoryOptionsSetup"/>). Null: no metrics.
     /// </summary>
     internal IMeterFactory? MeterFactory { get; set; }
 }

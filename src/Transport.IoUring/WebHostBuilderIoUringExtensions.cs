@@ -34,9 +34,11 @@ public static class WebHostBuilderIoUringExtensions
             }
 
             services.AddOptions<IoUringTransportOptions>();
-            services.AddMetrics();
-            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<IoUringTransportOptions>, IoUringTransportOptionsSetup>());
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IoUringTransportOptions>, IoUringTransportOptionsValidator>());
+
+            // The transport's meter comes from the host's IMeterFactory (docs/metrics.md).
+            services.AddMetrics();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<IoUringTransportOptions>, MeterFactoryOptionsSetup>());
         });
     }
 

@@ -8,7 +8,7 @@ namespace Transport.IoUring.Internal;
 /// own options setup hands it the application's services), so the transport factory's public
 /// constructor stays as it is.
 /// </summary>
-internal sealed class IoUringTransportOptionsSetup(IMeterFactory meterFactory) : IConfigureOptions<IoUringTransportOptions>
+internal sealed class MeterFactoryOptionsSetup(IMeterFactory meterFactory) : IConfigureOptions<IoUringTransportOptions>
 {
     public void Configure(IoUringTransportOptions options) => options.MeterFactory = meterFactory;
 }
