@@ -76,8 +76,10 @@ public sealed class IoUringTransportOptions
     /// <summary>
     /// The host's meter factory, which the transport's metrics are created with; set from the service
     /// provider by <c>UseIoUring</c> (<see cref="Internal.MeterFactoryOptionsSetup"/>). Null: no metrics.
+    /// A field, not a property: the configuration binder (reflection or source-generated) binds
+    /// properties only, and a service has no place among bindable settings.
     /// </summary>
-    internal IMeterFactory? MeterFactory { get; set; }
+    internal IMeterFactory? MeterFactory;
 }
 
 /// <summary>How an io_uring connection receives data.</summary>
