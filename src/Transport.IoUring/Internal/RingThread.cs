@@ -54,6 +54,7 @@ internal sealed class RingThread : PipeScheduler
     private long _acceptedConnections;
 
     private readonly List<RingAcceptor?> _acceptors = new();
+    private readonly RingApplicationQueue? _applicationQueue;
 
     public RingThread(int id, IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
     {
@@ -65,7 +66,12 @@ internal sealed class RingThread : PipeScheduler
         Features = capabilities.Available & ~options.DisabledFeatures;
         ReceiveMode = options.ReceiveMode;
         MemoryPool = new PinnedBlockMemoryPool();
-        ApplicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        if (!options.UnsafePreferInlineScheduling)
+        {
+            _applicationQueue = new RingApplicationQueue(this, _logger);
+        }
+
+        ApplicationScheduler = _applicationQueue ?? PipeScheduler.Inline;
         _thread = new Thread(Run)
         {
             Name = $"io_uring ring {id}",
@@ -84,6 +90,9 @@ internal sealed class RingThread : PipeScheduler
 
     public PinnedBlockMemoryPool MemoryPool { get; }
     public PipeScheduler ApplicationScheduler { get; }
+
+    /// <summary>The application side's queue (null with UnsafePreferInlineScheduling).</summary>
+    public RingApplicationQueue? ApplicationQueue => _applicationQueue;
     public IoUringTransportOptions Options => _options;
     public ILogger ConnectionLogger => _connectionLogger;
     public ProvidedBufferRing? BufferRing => _bufferRing;
@@ -389,6 +398,17 @@ internal sealed class RingThread : PipeScheduler
         while (true)
         {
             RunWorkItems();
+
+            // Hand the continuations this turn queued to the application's runner and let it write
+            // its responses before submitting, so they go out in this turn's io_uring_enter. Its
+            // flushes post output reads back here; the work they leave for the runner goes in the
+            // next batch without waiting.
+            if (_applicationQueue is not null && _applicationQueue.Release())
+            {
+                _applicationQueue.WaitIdle();
+                RunWorkItems();
+                _applicationQueue.Release();
+            }
 
             if (_stopRequested)
             {
