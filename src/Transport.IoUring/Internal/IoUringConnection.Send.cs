@@ -3,19 +3,31 @@ using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
 using Transport.IoUring.Interop;
 
 namespace Transport.IoUring.Internal;
 
-// Send: output pipe → network. The output pipe's reader runs on the ring thread. Each read gathers
-// the buffered segments into one SEND (one segment) or SENDMSG (up to MaxIovecs segments); one
-// send is in flight per connection, which keeps bytes in order, and the pipe is advanced only by
-// what the kernel reports sent, so a short send simply leaves the rest for the next read.
+// Send: output pipe → network. Each read on the ring thread gathers the buffered segments into one
+// SEND (one segment) or SENDMSG (up to MaxIovecs segments); one send is in flight per connection,
+// which keeps bytes in order, and the pipe is advanced only by what the kernel reports sent, so a
+// short send simply leaves the rest for the next read.
+//
+// A flush on any other thread (the application's) runs the read on that thread
+// (RingOutputScheduler). Whoever holds the read result owns the send side, so there is still one
+// writer per socket. A flush of at least DirectSendThreshold bytes is sent right there with a
+// non-blocking send(2), as Kestrel's Sockets transport would, saving the hop to the ring and back
+// that otherwise costs every 64 KiB window of a large response two context switches; whatever the
+// socket does not take at once, and every small flush, goes to the ring, which batches the small
+// ones of a whole turn into one io_uring_enter (docs/performance.md has the figures).
 internal sealed partial class IoUringConnection
 {
     private const int MaxIovecs = 64;
+    private const int DirectSendThreshold = 16 * 1024;
+
+    private static readonly Action<object?> s_readOutputOnRing = static state => ((IoUringConnection)state!).ReadOutput();
 
     private readonly Action _onOutputReadCompleted;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
@@ -70,14 +82,119 @@ internal sealed partial class IoUringConnection
         catch (Exception ex)
         {
             _outputAwaiter = default;
-            EndSend(ex, ex);
+            if (_ring.IsOnRingThread)
+            {
+                EndSend(ex, ex);
+            }
+            else
+            {
+                _ring.Schedule(static state =>
+                {
+                    var (connection, error) = ((IoUringConnection, Exception))state!;
+                    connection.EndSend(error, error);
+                }, (this, ex));
+            }
+
             return;
         }
 
         _outputAwaiter = default;
-        if (OnOutputRead(result))
+        if (!_ring.IsOnRingThread)
+        {
+            OnOutputReadOffRing(result);
+        }
+        else if (OnOutputRead(result))
         {
             ReadOutput();
+        }
+    }
+
+    /// <summary>
+    /// A read completed by a flush on another thread: send a large buffer from here, leave the rest
+    /// to the ring. Touches no ring-thread state: the ring learns of results through its work queue.
+    /// </summary>
+    private void OnOutputReadOffRing(ReadResult result)
+    {
+        while (true)
+        {
+            var buffer = result.Buffer;
+            if (result.IsCanceled || result.IsCompleted || Volatile.Read(ref _shutdown))
+            {
+                // Ending the send side is the ring's business; it gets this very result, so a
+                // cancellation is not lost.
+                _ring.Schedule(static state =>
+                {
+                    var (connection, result) = ((IoUringConnection, ReadResult))state!;
+                    if (connection.OnOutputRead(result))
+                    {
+                        connection.ReadOutput();
+                    }
+                }, (this, result));
+                return;
+            }
+
+            if (buffer.Length < DirectSendThreshold)
+            {
+                // Nothing consumed, nothing examined: the ring's next read returns this and every
+                // flush that follows before it runs, sent as one.
+                _output.AdvanceTo(buffer.Start, buffer.Start);
+                _ring.Schedule(s_readOutputOnRing, this);
+                return;
+            }
+
+            _sendPins ??= new MemoryHandle[MaxIovecs];
+            _iovecs ??= new IoVecBuffer(MaxIovecs);
+            long sent = NonBlockingSend.Send(_fd, buffer, _iovecs, _sendPins, out int errno);
+            if (sent > 0)
+            {
+                _ring.CountDirectSend(sent);
+            }
+
+            if (errno != 0 && errno != Errno.EAGAIN)
+            {
+                _output.AdvanceTo(buffer.End);
+                _ring.Schedule(static state =>
+                {
+                    var (connection, errno) = ((IoUringConnection, int))state!;
+                    connection.OnSendFailed(-errno);
+                    connection.TryClose();
+                }, (this, errno));
+                return;
+            }
+
+            if (sent < buffer.Length)
+            {
+                // The socket buffer is full: the ring sends the rest when the socket takes it.
+                _output.AdvanceTo(buffer.GetPosition(sent));
+                _ring.Schedule(s_readOutputOnRing, this);
+                return;
+            }
+
+            _output.AdvanceTo(buffer.End);
+
+            ValueTask<ReadResult> read;
+            try
+            {
+                read = _output.ReadAsync();
+            }
+            catch (Exception ex)
+            {
+                _ring.Schedule(static state =>
+                {
+                    var (connection, error) = ((IoUringConnection, Exception))state!;
+                    connection.EndSend(error, error);
+                }, (this, ex));
+                return;
+            }
+
+            if (!read.IsCompleted)
+            {
+                _outputAwaiter = read.ConfigureAwait(false).GetAwaiter();
+                _outputAwaiter.UnsafeOnCompleted(_onOutputReadCompleted);
+                return;
+            }
+
+            result = read.Result;
         }
     }
 
@@ -175,24 +292,30 @@ internal sealed partial class IoUringConnection
         else
         {
             _output.AdvanceTo(buffer.End);
-            if (result == -Errno.ECANCELED || _shutdown)
-            {
-                EndSend(null, null); // aborted; _shutdownReason is already set
-            }
-            else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
-            {
-                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
-                EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
-            }
-            else
-            {
-                var error = new IOException($"send failed: {LibC.Describe(-result)}");
-                IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
-                EndSend(error, error);
-            }
+            OnSendFailed(result);
         }
 
         TryClose();
+    }
+
+    /// <summary>Ring thread: a send (through the ring or direct) failed with -errno <paramref name="result"/>, or sent nothing (0); the pipe is already advanced past it.</summary>
+    private void OnSendFailed(int result)
+    {
+        if (result == -Errno.ECANCELED || _shutdown)
+        {
+            EndSend(null, null); // aborted; _shutdownReason is already set
+        }
+        else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
+        {
+            IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+            EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
+        }
+        else
+        {
+            var error = new IOException($"send failed: {LibC.Describe(-result)}");
+            IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+            EndSend(error, error);
+        }
     }
 
     /// <summary>Ends the send side: shuts the socket down, completes the output pipe, unpauses receive.</summary>

@@ -61,7 +61,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
         long maxWrite = options.MaxWriteBufferSize ?? 0;
         var input = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring.ApplicationScheduler, writerScheduler: ring,
             pauseWriterThreshold: maxRead, resumeWriterThreshold: maxRead / 2, useSynchronizationContext: false));
-        var output = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring, writerScheduler: ring.ApplicationScheduler,
+        var output = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring.OutputScheduler, writerScheduler: ring.ApplicationScheduler,
             pauseWriterThreshold: maxWrite, resumeWriterThreshold: maxWrite / 2, useSynchronizationContext: false));
 
         _input = input.Writer;

@@ -72,6 +72,7 @@ internal sealed class RingThread : PipeScheduler
         }
 
         ApplicationScheduler = _applicationQueue ?? PipeScheduler.Inline;
+        OutputScheduler = new RingOutputScheduler(this);
         _thread = new Thread(Run)
         {
             Name = $"io_uring ring {id}",
@@ -90,6 +91,9 @@ internal sealed class RingThread : PipeScheduler
 
     public PinnedBlockMemoryPool MemoryPool { get; }
     public PipeScheduler ApplicationScheduler { get; }
+
+    /// <summary>The reader scheduler of the output pipes (see <see cref="RingOutputScheduler"/>).</summary>
+    public PipeScheduler OutputScheduler { get; }
 
     /// <summary>The application side's queue (null with UnsafePreferInlineScheduling).</summary>
     public RingApplicationQueue? ApplicationQueue => _applicationQueue;
@@ -114,6 +118,19 @@ internal sealed class RingThread : PipeScheduler
     /// </summary>
     public RingCounters Counters;
 
+    private long _directBytesSent;
+    private long _directSends;
+
+    /// <summary>Sends made by flushing threads themselves (not through the ring); any thread.</summary>
+    public long DirectSends => Volatile.Read(ref _directSends);
+
+    /// <summary>Counts a send a flushing thread made itself; any thread.</summary>
+    public void CountDirectSend(long bytes)
+    {
+        Interlocked.Increment(ref _directSends);
+        Interlocked.Add(ref _directBytesSent, bytes);
+    }
+
     /// <summary>A snapshot of everything this ring has counted; any thread, also after the ring stopped.</summary>
     public RingCounters ReadCounters()
     {
@@ -121,7 +138,7 @@ internal sealed class RingThread : PipeScheduler
         return new RingCounters
         {
             BytesReceived = Volatile.Read(ref Counters.BytesReceived),
-            BytesSent = Volatile.Read(ref Counters.BytesSent),
+            BytesSent = Volatile.Read(ref Counters.BytesSent) + Volatile.Read(ref _directBytesSent),
             BufferRingExhaustions = Volatile.Read(ref Counters.BufferRingExhaustions),
             AcceptedConnections = AcceptedConnections,
             ActiveConnections = ActiveConnections,
