@@ -3,31 +3,21 @@ using System.Buffers;
 using System.IO;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
-using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
 using Transport.IoUring.Interop;
 
 namespace Transport.IoUring.Internal;
 
-// Send: output pipe → network. Each read on the ring thread gathers the buffered segments into one
-// SEND (one segment) or SENDMSG (up to MaxIovecs segments); one send is in flight per connection,
-// which keeps bytes in order, and the pipe is advanced only by what the kernel reports sent, so a
-// short send simply leaves the rest for the next read.
-//
-// A flush on any other thread (the application's) runs the read on that thread
-// (RingOutputScheduler). Whoever holds the read result owns the send side, so there is still one
-// writer per socket. A flush of at least DirectSendThreshold bytes is sent right there with a
-// non-blocking send(2), as Kestrel's Sockets transport would, saving the hop to the ring and back
-// that otherwise costs every 64 KiB window of a large response two context switches; whatever the
-// socket does not take at once, and every small flush, goes to the ring, which batches the small
-// ones of a whole turn into one io_uring_enter (docs/performance.md has the figures).
+// Send: output pipe → network. The output pipe's reader runs on the ring thread. Each read gathers
+// the buffered segments into one SEND (one segment) or SENDMSG (up to GatherList.Capacity
+// segments); one send is in flight per connection, which keeps bytes in order, and the pipe is
+// advanced only by what the kernel reports sent, so a short send simply leaves the rest for the
+// next read. Application flushes only post the read to the ring, so the flushes of a whole ring
+// turn go out as one send per connection in one io_uring_enter (docs/performance.md measures a
+// flushing thread that sends large flushes itself: it cost more CPU per byte, and was removed).
 internal sealed partial class IoUringConnection
 {
-    private const int MaxIovecs = 64;
-    private const int DirectSendThreshold = 16 * 1024;
-
-    private static readonly Action<object?> s_readOutputOnRing = static state => ((IoUringConnection)state!).ReadOutput();
 
     private readonly Action _onOutputReadCompleted;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
@@ -36,9 +26,8 @@ internal sealed partial class IoUringConnection
     private bool _sendEnded;
     private bool _sendInFlight;
     private ReadOnlySequence<byte> _sendBuffer;
-    private MemoryHandle[]? _sendPins;
-    private int _sendPinCount;
-    private IoVecBuffer? _iovecs;
+    private MemoryHandle _sendPin;          // a single-segment send's buffer
+    private GatherList? _sendGather;        // a multi-segment send's buffers, rented from the ring
 
     private ulong SendUserData => UserData.Pack(OperationKind.Send, Slot, Generation);
 
@@ -82,119 +71,14 @@ internal sealed partial class IoUringConnection
         catch (Exception ex)
         {
             _outputAwaiter = default;
-            if (_ring.IsOnRingThread)
-            {
-                EndSend(ex, ex);
-            }
-            else
-            {
-                _ring.Schedule(static state =>
-                {
-                    var (connection, error) = ((IoUringConnection, Exception))state!;
-                    connection.EndSend(error, error);
-                }, (this, ex));
-            }
-
+            EndSend(ex, ex);
             return;
         }
 
         _outputAwaiter = default;
-        if (!_ring.IsOnRingThread)
-        {
-            OnOutputReadOffRing(result);
-        }
-        else if (OnOutputRead(result))
+        if (OnOutputRead(result))
         {
             ReadOutput();
-        }
-    }
-
-    /// <summary>
-    /// A read completed by a flush on another thread: send a large buffer from here, leave the rest
-    /// to the ring. Touches no ring-thread state: the ring learns of results through its work queue.
-    /// </summary>
-    private void OnOutputReadOffRing(ReadResult result)
-    {
-        while (true)
-        {
-            var buffer = result.Buffer;
-            if (result.IsCanceled || result.IsCompleted || Volatile.Read(ref _shutdown))
-            {
-                // Ending the send side is the ring's business; it gets this very result, so a
-                // cancellation is not lost.
-                _ring.Schedule(static state =>
-                {
-                    var (connection, result) = ((IoUringConnection, ReadResult))state!;
-                    if (connection.OnOutputRead(result))
-                    {
-                        connection.ReadOutput();
-                    }
-                }, (this, result));
-                return;
-            }
-
-            if (buffer.Length < DirectSendThreshold)
-            {
-                // Nothing consumed, nothing examined: the ring's next read returns this and every
-                // flush that follows before it runs, sent as one.
-                _output.AdvanceTo(buffer.Start, buffer.Start);
-                _ring.Schedule(s_readOutputOnRing, this);
-                return;
-            }
-
-            _sendPins ??= new MemoryHandle[MaxIovecs];
-            _iovecs ??= new IoVecBuffer(MaxIovecs);
-            long sent = NonBlockingSend.Send(_fd, buffer, _iovecs, _sendPins, out int errno);
-            if (sent > 0)
-            {
-                _ring.CountDirectSend(sent);
-            }
-
-            if (errno != 0 && errno != Errno.EAGAIN)
-            {
-                _output.AdvanceTo(buffer.End);
-                _ring.Schedule(static state =>
-                {
-                    var (connection, errno) = ((IoUringConnection, int))state!;
-                    connection.OnSendFailed(-errno);
-                    connection.TryClose();
-                }, (this, errno));
-                return;
-            }
-
-            if (sent < buffer.Length)
-            {
-                // The socket buffer is full: the ring sends the rest when the socket takes it.
-                _output.AdvanceTo(buffer.GetPosition(sent));
-                _ring.Schedule(s_readOutputOnRing, this);
-                return;
-            }
-
-            _output.AdvanceTo(buffer.End);
-
-            ValueTask<ReadResult> read;
-            try
-            {
-                read = _output.ReadAsync();
-            }
-            catch (Exception ex)
-            {
-                _ring.Schedule(static state =>
-                {
-                    var (connection, error) = ((IoUringConnection, Exception))state!;
-                    connection.EndSend(error, error);
-                }, (this, ex));
-                return;
-            }
-
-            if (!read.IsCompleted)
-            {
-                _outputAwaiter = read.ConfigureAwait(false).GetAwaiter();
-                _outputAwaiter.UnsafeOnCompleted(_onOutputReadCompleted);
-                return;
-            }
-
-            result = read.Result;
         }
     }
 
@@ -229,40 +113,17 @@ internal sealed partial class IoUringConnection
     private void StartSend(in ReadOnlySequence<byte> buffer)
     {
         _sendBuffer = buffer;
-        _sendPins ??= new MemoryHandle[MaxIovecs];
-
         if (buffer.IsSingleSegment)
         {
             var memory = buffer.First;
-            _sendPins[0] = memory.Pin();
-            _sendPinCount = 1;
-            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPins[0]), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _sendPin = memory.Pin();
+            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPin), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
         else
         {
-            _iovecs ??= new IoVecBuffer(MaxIovecs);
-
-            int count = 0;
-            foreach (var segment in buffer)
-            {
-                if (segment.IsEmpty)
-                {
-                    continue;
-                }
-
-                if (count == MaxIovecs)
-                {
-                    break; // the rest goes in the next send
-                }
-
-                _sendPins[count] = segment.Pin();
-                _iovecs.Set(count, LibC.AddressOf(_sendPins[count]), segment.Length);
-                count++;
-            }
-
-            _sendPinCount = count;
-            _iovecs.Seal(count);
-            _ring.Ring.PrepareSendMsg(_fd, _iovecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _sendGather = _ring.GatherLists.Rent();
+            _sendGather.Fill(buffer);
+            _ring.Ring.PrepareSendMsg(_fd, _sendGather.IoVecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
 
         _sendInFlight = true;
@@ -337,18 +198,12 @@ internal sealed partial class IoUringConnection
 
     private void UnpinSendBuffers()
     {
-        for (int i = 0; i < _sendPinCount; i++)
+        _sendPin.Dispose();
+        _sendPin = default;
+        if (_sendGather is not null)
         {
-            _sendPins![i].Dispose();
-            _sendPins[i] = default;
+            _ring.GatherLists.Return(_sendGather);
+            _sendGather = null;
         }
-
-        _sendPinCount = 0;
-    }
-
-    private void FreeSendResources()
-    {
-        _iovecs?.Dispose();
-        _iovecs = null;
     }
 }

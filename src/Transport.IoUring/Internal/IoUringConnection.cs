@@ -61,7 +61,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
         long maxWrite = options.MaxWriteBufferSize ?? 0;
         var input = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring.ApplicationScheduler, writerScheduler: ring,
             pauseWriterThreshold: maxRead, resumeWriterThreshold: maxRead / 2, useSynchronizationContext: false));
-        var output = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring.OutputScheduler, writerScheduler: ring.ApplicationScheduler,
+        var output = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring, writerScheduler: ring.ApplicationScheduler,
             pauseWriterThreshold: maxWrite, resumeWriterThreshold: maxWrite / 2, useSynchronizationContext: false));
 
         _input = input.Writer;
@@ -205,7 +205,6 @@ internal sealed partial class IoUringConnection : ConnectionContext
 
         _fdClosed = true;
         LibC.Close(_fd);
-        FreeSendResources();
         _ring.RemoveConnection(this);
         _listener.OnConnectionClosed(this);
         _closed.TrySetResult();

@@ -72,7 +72,6 @@ internal sealed class RingThread : PipeScheduler
         }
 
         ApplicationScheduler = _applicationQueue ?? PipeScheduler.Inline;
-        OutputScheduler = new RingOutputScheduler(this);
         _thread = new Thread(Run)
         {
             Name = $"io_uring ring {id}",
@@ -90,10 +89,10 @@ internal sealed class RingThread : PipeScheduler
     public IoUringReceiveMode ReceiveMode { get; private set; }
 
     public PinnedBlockMemoryPool MemoryPool { get; }
-    public PipeScheduler ApplicationScheduler { get; }
 
-    /// <summary>The reader scheduler of the output pipes (see <see cref="RingOutputScheduler"/>).</summary>
-    public PipeScheduler OutputScheduler { get; }
+    /// <summary>Gather lists for multi-segment sends, rented for the length of one send.</summary>
+    public GatherList.Pool GatherLists { get; } = new();
+    public PipeScheduler ApplicationScheduler { get; }
 
     /// <summary>The application side's queue (null with UnsafePreferInlineScheduling).</summary>
     public RingApplicationQueue? ApplicationQueue => _applicationQueue;
@@ -118,19 +117,6 @@ internal sealed class RingThread : PipeScheduler
     /// </summary>
     public RingCounters Counters;
 
-    private long _directBytesSent;
-    private long _directSends;
-
-    /// <summary>Sends made by flushing threads themselves (not through the ring); any thread.</summary>
-    public long DirectSends => Volatile.Read(ref _directSends);
-
-    /// <summary>Counts a send a flushing thread made itself; any thread.</summary>
-    public void CountDirectSend(long bytes)
-    {
-        Interlocked.Increment(ref _directSends);
-        Interlocked.Add(ref _directBytesSent, bytes);
-    }
-
     /// <summary>A snapshot of everything this ring has counted; any thread, also after the ring stopped.</summary>
     public RingCounters ReadCounters()
     {
@@ -138,7 +124,7 @@ internal sealed class RingThread : PipeScheduler
         return new RingCounters
         {
             BytesReceived = Volatile.Read(ref Counters.BytesReceived),
-            BytesSent = Volatile.Read(ref Counters.BytesSent) + Volatile.Read(ref _directBytesSent),
+            BytesSent = Volatile.Read(ref Counters.BytesSent),
             BufferRingExhaustions = Volatile.Read(ref Counters.BufferRingExhaustions),
             AcceptedConnections = AcceptedConnections,
             ActiveConnections = ActiveConnections,
@@ -618,5 +604,6 @@ internal sealed class RingThread : PipeScheduler
         // A read the ring never completed may still name the buffer: then it is left to the process.
         _eventFd?.Close(readInFlight: wakeReadInFlight);
         MemoryPool.Dispose();
+        GatherLists.Dispose();
     }
 }

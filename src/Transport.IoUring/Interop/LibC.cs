@@ -44,12 +44,6 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, void* buf, nuint count);
 
-    [LibraryImport(Lib, EntryPoint = "send", SetLastError = true)]
-    public static partial nint Send(int fd, void* buf, nuint count, int flags);
-
-    [LibraryImport(Lib, EntryPoint = "sendmsg", SetLastError = true)]
-    public static partial nint SendMsg(int fd, MsgHdr* message, int flags);
-
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, uint len);
 
