@@ -56,6 +56,11 @@ if (transport == "iouring")
     builder.WebHost.UseIoUring();
     builder.Services.Configure<IoUringTransportOptions>(builder.Configuration.GetSection("IoUring"));
 }
+else
+{
+    // Sockets:* (e.g. Sockets:UnsafePreferInlineScheduling) for the benchmarks' tuned Sockets row.
+    builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(builder.Configuration.GetSection("Sockets"));
+}
 
 string? metricsExporter = builder.Configuration["Metrics:Exporter"];
 if (!string.IsNullOrEmpty(metricsExporter) && metricsExporter != "none" && !WebApp.MetricsExport.TryAdd(builder, metricsExporter))
@@ -67,11 +72,31 @@ if (!string.IsNullOrEmpty(metricsExporter) && metricsExporter != "none" && !WebA
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
 
 var app = builder.Build();
+
+// GET /plaintext and /json are answered before routing, the way TechEmpower's ASP.NET Core
+// entries do, so that the benchmarks compare transports rather than routing and result
+// formatting (docs/benchmarks.md: "The server").
+app.Use(static (context, next) =>
+{
+    var request = context.Request;
+    if (HttpMethods.IsGet(request.Method))
+    {
+        if (request.Path.Equals("/plaintext", StringComparison.Ordinal))
+        {
+            return BenchmarkEndpoints.PlaintextAsync(context.Response);
+        }
+
+        if (request.Path.Equals("/json", StringComparison.Ordinal))
+        {
+            return BenchmarkEndpoints.JsonAsync(context.Response);
+        }
+    }
+
+    return next(context);
+});
+
 app.UseWebSockets();
-
-app.MapGet("/plaintext", () => Results.Text("Hello, World!", "text/plain"));
-
-app.MapGet("/json", () => Results.Json(new Message("Hello, World!"), SampleJsonContext.Default.Message));
+app.UseRouting();
 
 app.MapPost("/echo", async (HttpContext context) =>
 {
@@ -166,6 +191,28 @@ catch (Microsoft.Extensions.Options.OptionsValidationException ex)
 return 0;
 
 internal sealed record Message(string message);
+
+internal static class BenchmarkEndpoints
+{
+    private static readonly byte[] s_plaintext = "Hello, World!"u8.ToArray();
+
+    public static Task PlaintextAsync(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "text/plain";
+        response.ContentLength = s_plaintext.Length;
+        return response.Body.WriteAsync(s_plaintext).AsTask();
+    }
+
+    public static Task JsonAsync(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        byte[] body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Message("Hello, World!"), SampleJsonContext.Default.Message);
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body).AsTask();
+    }
+}
 
 [JsonSerializable(typeof(Message))]
 internal sealed partial class SampleJsonContext : JsonSerializerContext;

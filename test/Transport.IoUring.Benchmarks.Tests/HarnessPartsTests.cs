@@ -80,6 +80,7 @@ public sealed class HarnessPartsTests
         var inline = TransportVariant.Select(["sockets-inline"]).Single();
         Assert.Equal("sockets", inline.SampleTransport);
         Assert.Equal("1", inline.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"]);
+        Assert.Equal("true", inline.Environment["Sockets__UnsafePreferInlineScheduling"]);
         Assert.False(inline.ExpectsIoUring);
         Assert.True(TransportVariant.Select(["iouring"]).Single().ExpectsIoUring);
         Assert.Throws<ArgumentException>(() => TransportVariant.Select(["epoll"]));

@@ -10,12 +10,14 @@ using Transport.IoUring.Interop;
 namespace Transport.IoUring.Internal;
 
 // Send: output pipe → network. The output pipe's reader runs on the ring thread. Each read gathers
-// the buffered segments into one SEND (one segment) or SENDMSG (up to MaxIovecs segments); one
-// send is in flight per connection, which keeps bytes in order, and the pipe is advanced only by
-// what the kernel reports sent, so a short send simply leaves the rest for the next read.
+// the buffered segments into one SEND (one segment) or SENDMSG (up to GatherList.Capacity
+// segments); one send is in flight per connection, which keeps bytes in order, and the pipe is
+// advanced only by what the kernel reports sent, so a short send simply leaves the rest for the
+// next read. Application flushes only post the read to the ring, so the flushes of a whole ring
+// turn go out as one send per connection in one io_uring_enter (docs/performance.md measures a
+// flushing thread that sends large flushes itself: it cost more CPU per byte, and was removed).
 internal sealed partial class IoUringConnection
 {
-    private const int MaxIovecs = 64;
 
     private readonly Action _onOutputReadCompleted;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
@@ -24,9 +26,8 @@ internal sealed partial class IoUringConnection
     private bool _sendEnded;
     private bool _sendInFlight;
     private ReadOnlySequence<byte> _sendBuffer;
-    private MemoryHandle[]? _sendPins;
-    private int _sendPinCount;
-    private IoVecBuffer? _iovecs;
+    private MemoryHandle _sendPin;          // a single-segment send's buffer
+    private GatherList? _sendGather;        // a multi-segment send's buffers, rented from the ring
 
     private ulong SendUserData => UserData.Pack(OperationKind.Send, Slot, Generation);
 
@@ -112,40 +113,17 @@ internal sealed partial class IoUringConnection
     private void StartSend(in ReadOnlySequence<byte> buffer)
     {
         _sendBuffer = buffer;
-        _sendPins ??= new MemoryHandle[MaxIovecs];
-
         if (buffer.IsSingleSegment)
         {
             var memory = buffer.First;
-            _sendPins[0] = memory.Pin();
-            _sendPinCount = 1;
-            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPins[0]), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _sendPin = memory.Pin();
+            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPin), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
         else
         {
-            _iovecs ??= new IoVecBuffer(MaxIovecs);
-
-            int count = 0;
-            foreach (var segment in buffer)
-            {
-                if (segment.IsEmpty)
-                {
-                    continue;
-                }
-
-                if (count == MaxIovecs)
-                {
-                    break; // the rest goes in the next send
-                }
-
-                _sendPins[count] = segment.Pin();
-                _iovecs.Set(count, LibC.AddressOf(_sendPins[count]), segment.Length);
-                count++;
-            }
-
-            _sendPinCount = count;
-            _iovecs.Seal(count);
-            _ring.Ring.PrepareSendMsg(_fd, _iovecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _sendGather = _ring.GatherLists.Rent();
+            _sendGather.Fill(buffer);
+            _ring.Ring.PrepareSendMsg(_fd, _sendGather.IoVecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
         }
 
         _sendInFlight = true;
@@ -175,24 +153,30 @@ internal sealed partial class IoUringConnection
         else
         {
             _output.AdvanceTo(buffer.End);
-            if (result == -Errno.ECANCELED || _shutdown)
-            {
-                EndSend(null, null); // aborted; _shutdownReason is already set
-            }
-            else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
-            {
-                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
-                EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
-            }
-            else
-            {
-                var error = new IOException($"send failed: {LibC.Describe(-result)}");
-                IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
-                EndSend(error, error);
-            }
+            OnSendFailed(result);
         }
 
         TryClose();
+    }
+
+    /// <summary>Ring thread: a send (through the ring or direct) failed with -errno <paramref name="result"/>, or sent nothing (0); the pipe is already advanced past it.</summary>
+    private void OnSendFailed(int result)
+    {
+        if (result == -Errno.ECANCELED || _shutdown)
+        {
+            EndSend(null, null); // aborted; _shutdownReason is already set
+        }
+        else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
+        {
+            IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+            EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
+        }
+        else
+        {
+            var error = new IOException($"send failed: {LibC.Describe(-result)}");
+            IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+            EndSend(error, error);
+        }
     }
 
     /// <summary>Ends the send side: shuts the socket down, completes the output pipe, unpauses receive.</summary>
@@ -214,18 +198,12 @@ internal sealed partial class IoUringConnection
 
     private void UnpinSendBuffers()
     {
-        for (int i = 0; i < _sendPinCount; i++)
+        _sendPin.Dispose();
+        _sendPin = default;
+        if (_sendGather is not null)
         {
-            _sendPins![i].Dispose();
-            _sendPins[i] = default;
+            _ring.GatherLists.Return(_sendGather);
+            _sendGather = null;
         }
-
-        _sendPinCount = 0;
-    }
-
-    private void FreeSendResources()
-    {
-        _iovecs?.Dispose();
-        _iovecs = null;
     }
 }

@@ -205,7 +205,6 @@ internal sealed partial class IoUringConnection : ConnectionContext
 
         _fdClosed = true;
         LibC.Close(_fd);
-        FreeSendResources();
         _ring.RemoveConnection(this);
         _listener.OnConnectionClosed(this);
         _closed.TrySetResult();

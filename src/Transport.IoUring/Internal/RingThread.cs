@@ -54,6 +54,7 @@ internal sealed class RingThread : PipeScheduler
     private long _acceptedConnections;
 
     private readonly List<RingAcceptor?> _acceptors = new();
+    private readonly RingApplicationQueue? _applicationQueue;
 
     public RingThread(int id, IoUringTransportOptions options, RingCapabilities capabilities, ILoggerFactory loggerFactory)
     {
@@ -65,7 +66,12 @@ internal sealed class RingThread : PipeScheduler
         Features = capabilities.Available & ~options.DisabledFeatures;
         ReceiveMode = options.ReceiveMode;
         MemoryPool = new PinnedBlockMemoryPool();
-        ApplicationScheduler = options.UnsafePreferInlineScheduling ? PipeScheduler.Inline : PipeScheduler.ThreadPool;
+        if (!options.UnsafePreferInlineScheduling)
+        {
+            _applicationQueue = new RingApplicationQueue(this, _logger);
+        }
+
+        ApplicationScheduler = _applicationQueue ?? PipeScheduler.Inline;
         _thread = new Thread(Run)
         {
             Name = $"io_uring ring {id}",
@@ -83,7 +89,13 @@ internal sealed class RingThread : PipeScheduler
     public IoUringReceiveMode ReceiveMode { get; private set; }
 
     public PinnedBlockMemoryPool MemoryPool { get; }
+
+    /// <summary>Gather lists for multi-segment sends, rented for the length of one send.</summary>
+    public GatherList.Pool GatherLists { get; } = new();
     public PipeScheduler ApplicationScheduler { get; }
+
+    /// <summary>The application side's queue (null with UnsafePreferInlineScheduling).</summary>
+    public RingApplicationQueue? ApplicationQueue => _applicationQueue;
     public IoUringTransportOptions Options => _options;
     public ILogger ConnectionLogger => _connectionLogger;
     public ProvidedBufferRing? BufferRing => _bufferRing;
@@ -390,6 +402,17 @@ internal sealed class RingThread : PipeScheduler
         {
             RunWorkItems();
 
+            // Hand the continuations this turn queued to the application's runner and let it write
+            // its responses before submitting, so they go out in this turn's io_uring_enter. Its
+            // flushes post output reads back here; the work they leave for the runner goes in the
+            // next batch without waiting.
+            if (_applicationQueue is not null && _applicationQueue.Release())
+            {
+                _applicationQueue.WaitIdle();
+                RunWorkItems();
+                _applicationQueue.Release();
+            }
+
             if (_stopRequested)
             {
                 if (stopDeadline == 0)
@@ -581,5 +604,6 @@ internal sealed class RingThread : PipeScheduler
         // A read the ring never completed may still name the buffer: then it is left to the process.
         _eventFd?.Close(readInFlight: wakeReadInFlight);
         MemoryPool.Dispose();
+        GatherLists.Dispose();
     }
 }
