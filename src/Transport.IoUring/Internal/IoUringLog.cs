@@ -18,14 +18,14 @@ internal static partial class IoUringLog
     [LoggerMessage(3, LogLevel.Warning, "Receive mode BufferRing needs a provided-buffer ring (Linux 5.19); ring {RingId} uses PollAndReceive instead.", EventName = "BufferRingUnavailable")]
     public static partial void BufferRingUnavailable(ILogger logger, int ringId);
 
-    [LoggerMessage(4, LogLevel.Warning, "Accepting on {EndPoint} failed with {Error}; retrying in {DelayMs} ms.", EventName = "AcceptBackoff")]
-    public static partial void AcceptBackoff(ILogger logger, string endPoint, string error, int delayMs);
+    [LoggerMessage(4, LogLevel.Warning, "Accepting on {EndPoint} failed with {Error}; retrying in {DelayMs} ms ({Suppressed} more such failures since the last report; reported at most every 10 s).", EventName = "AcceptBackoff")]
+    public static partial void AcceptBackoff(ILogger logger, string endPoint, string error, int delayMs, int suppressed);
 
     [LoggerMessage(5, LogLevel.Error, "Accepting on {EndPoint} failed with {Error}; this ring stops accepting on it.", EventName = "AcceptFailed")]
     public static partial void AcceptFailed(ILogger logger, string endPoint, string error);
 
-    [LoggerMessage(6, LogLevel.Critical, "io_uring_enter failed on ring {RingId}: {Error}.", EventName = "EnterFailed")]
-    public static partial void EnterFailed(ILogger logger, int ringId, string error);
+    [LoggerMessage(6, LogLevel.Critical, "io_uring_enter failed on ring {RingId}: {Error} ({Suppressed} more such failures since the last report; reported at most every 10 s).", EventName = "EnterFailed")]
+    public static partial void EnterFailed(ILogger logger, int ringId, string error, int suppressed);
 
     [LoggerMessage(7, LogLevel.Error, "Unexpected exception on ring thread {RingId}.", EventName = "RingThreadError")]
     public static partial void RingThreadError(ILogger logger, int ringId, Exception exception);

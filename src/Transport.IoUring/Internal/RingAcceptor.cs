@@ -12,6 +12,9 @@ namespace Transport.IoUring.Internal;
 internal sealed class RingAcceptor
 {
     private const int MaxBackoffMs = 1000;
+
+    // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
+    private LogRateLimit _backoffLog = new(10_000);
     private static int s_nextGeneration;
 
     private readonly RingThread _ring;
@@ -89,7 +92,11 @@ internal sealed class RingAcceptor
                 case Errno.ENOBUFS:
                 case Errno.ENOMEM:
                     _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
-                    IoUringLog.AcceptBackoff(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs);
+                    if (_backoffLog.ShouldReport(out int suppressed))
+                    {
+                        IoUringLog.AcceptBackoff(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs, suppressed);
+                    }
+
                     if (_armed)
                     {
                         // A multishot accept that reported an error but goes on: pause it.

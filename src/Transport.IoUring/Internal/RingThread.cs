@@ -46,6 +46,9 @@ internal sealed class RingThread : PipeScheduler
     private bool _wakeArmed;
     private bool _stopRequested;
 
+    // A failing io_uring_enter is retried every millisecond; it is reported once per 10 s.
+    private LogRateLimit _enterFailedLog = new(10_000);
+
     private IoUringConnection?[] _connections = new IoUringConnection?[64];
     private uint[] _connectionGenerations = new uint[64];
     private readonly Stack<int> _freeConnectionSlots = new();
@@ -457,7 +460,11 @@ internal sealed class RingThread : PipeScheduler
 
             if (ret < 0 && ret != -Errno.EINTR && ret != -Errno.EAGAIN && ret != -Errno.EBUSY && ret != -Errno.ETIME)
             {
-                IoUringLog.EnterFailed(_logger, Id, LibC.Describe(-ret));
+                if (_enterFailedLog.ShouldReport(out int suppressed))
+                {
+                    IoUringLog.EnterFailed(_logger, Id, LibC.Describe(-ret), suppressed);
+                }
+
                 Thread.Sleep(1); // never spin on a failing ring
             }
 
