@@ -13,6 +13,26 @@ internal sealed class RingAcceptor
 {
     private const int MaxBackoffMs = 1000;
 
+    /// <summary>Fds kept free for the rest of the process: an accepted fd numbered this close to RLIMIT_NOFILE is closed again.</summary>
+    public const int ReservedFds = 64;
+
+    // Re-read now and then: the limit can be raised at run time (prlimit).
+    private long _fdCeiling;
+    private long _fdCeilingReadAt;
+
+    private long FdCeiling()
+    {
+        long now = System.Environment.TickCount64;
+        if (_fdCeiling == 0 || now - _fdCeilingReadAt > 1000)
+        {
+            _fdCeilingReadAt = now;
+            long limit = LibC.OpenFileLimit();
+            _fdCeiling = limit == long.MaxValue ? long.MaxValue : System.Math.Max(limit - ReservedFds, limit / 2);
+        }
+
+        return _fdCeiling;
+    }
+
     // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
     private LogRateLimit _backoffLog = new(10_000);
     private static int s_nextGeneration;
@@ -62,6 +82,15 @@ internal sealed class RingAcceptor
         if ((flags & CqeFlags.More) == 0)
         {
             _armed = false;
+        }
+
+        if (result >= 0 && result >= FdCeiling())
+        {
+            // The process is about to run out of fds. Connections must not take the last ones:
+            // the runtime needs some for itself (creating a thread, loading an assembly), and
+            // without them it dies ("Out of memory"). Refuse this one and back off as on EMFILE.
+            LibC.Close(result);
+            result = -Errno.EMFILE;
         }
 
         if (result >= 0)

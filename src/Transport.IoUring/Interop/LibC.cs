@@ -56,6 +56,17 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "getpeername", SetLastError = true)]
     public static partial int GetPeerName(int fd, byte* addr, uint* len);
 
+    [LibraryImport(Lib, EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, ulong* limits);
+
+    /// <summary>The soft RLIMIT_NOFILE: fds are numbered below it.</summary>
+    public static long OpenFileLimit()
+    {
+        const int RLIMIT_NOFILE = 7;
+        ulong* limits = stackalloc ulong[2];
+        return GetRLimit(RLIMIT_NOFILE, limits) == 0 && limits[0] < long.MaxValue ? (long)limits[0] : long.MaxValue;
+    }
+
     [LibraryImport(Lib, EntryPoint = "sched_setaffinity", SetLastError = true)]
     public static partial int SchedSetAffinity(int pid, nuint size, ulong* mask);
 

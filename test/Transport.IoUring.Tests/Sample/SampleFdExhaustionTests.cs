@@ -18,16 +18,30 @@ namespace Transport.IoUring.Tests.Sample;
 /// </summary>
 public sealed class SampleFdExhaustionTests(ITestOutputHelper output)
 {
-    private const int FdLimit = 300;
+    private const int FdLimit = 400;
 
     [Fact]
     public async Task OutOfFileDescriptorsTheServerBacksOffWarnsOnceAndServesAgainWhenFdsComeBack()
+    {
+        SampleServerProcess? started = null;
+        try
+        {
+            await RunAsync(s => started = s);
+        }
+        catch (Exception ex) when (started is not null)
+        {
+            throw new InvalidOperationException($"{ex.Message}\n--- the sample's output ends with:\n{string.Join("\n", started.Lines.TakeLast(40))}", ex);
+        }
+    }
+
+    private async Task RunAsync(Action<SampleServerProcess> onStarted)
     {
         await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions
         {
             Environment = new Dictionary<string, string> { ["IoUring__RingCount"] = "1" },
             CommandPrefix = ["prlimit", $"--nofile={FdLimit}:{FdLimit}"],
         });
+        onStarted(server);
         var endPoint = new IPEndPoint(IPAddress.Loopback, server.BaseAddress.Port);
 
         // Warm the paths an exhausted process would otherwise have to load.
@@ -80,7 +94,7 @@ public sealed class SampleFdExhaustionTests(ITestOutputHelper output)
             {
                 return false;
             }
-        }), "the server did not serve again after the fds came back");
+        }), "the server did not serve again after the fds came back; its output ends with:\n" + string.Join("\n", server.Lines.TakeLast(30)));
         Assert.Equal("Hello, World!", await client.GetStringAsync("/plaintext"));
     }
 
