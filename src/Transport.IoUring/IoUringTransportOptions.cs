@@ -74,6 +74,14 @@ public sealed class IoUringTransportOptions
     internal int SimulatedSetupErrno { get; set; }
 
     /// <summary>
+    /// When not 0, every <see cref="SimulatedEnterErrorInterval"/>-th io_uring_enter of a ring
+    /// returns -errno without entering the kernel (tests of EINTR/EAGAIN/EBUSY handling).
+    /// </summary>
+    internal int SimulatedEnterErrno { get; set; }
+
+    internal int SimulatedEnterErrorInterval { get; set; }
+
+    /// <summary>
     /// The host's meter factory, which the transport's metrics are created with; set from the service
     /// provider by <c>UseIoUring</c> (<see cref="Internal.MeterFactoryOptionsSetup"/>). Null: no metrics.
     /// A field, not a property: the configuration binder (reflection or source-generated) binds

@@ -452,7 +452,9 @@ internal sealed class RingThread : PipeScheduler
                 }
             }
 
-            int ret = ring.SubmitAndWait(minComplete);
+            int ret = _options.SimulatedEnterErrno != 0 && ++_enterCalls % _options.SimulatedEnterErrorInterval == 0
+                ? SimulateEnterError()
+                : ring.SubmitAndWait(minComplete);
             if (minComplete != 0)
             {
                 Volatile.Write(ref _parked, 0);
@@ -481,6 +483,17 @@ internal sealed class RingThread : PipeScheduler
 
             _bufferRing?.Publish();
         }
+    }
+
+    private long _enterCalls;
+
+    /// <summary>io_uring_enter calls replaced by a simulated error (tests).</summary>
+    public long SimulatedEnterErrors { get; private set; }
+
+    private int SimulateEnterError()
+    {
+        SimulatedEnterErrors++;
+        return -_options.SimulatedEnterErrno;
     }
 
     private void RunWorkItems()
