@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -13,6 +14,11 @@ namespace Microsoft.AspNetCore.Hosting;
 /// <summary><see cref="IWebHostBuilder"/> extensions that make Kestrel serve on io_uring.</summary>
 public static class WebHostBuilderIoUringExtensions
 {
+    /// <summary>The configuration section <see cref="IoUringTransportOptions"/> binds from: <c>Kestrel:Transport:IoUring</c>.</summary>
+    public const string ConfigurationSectionName = "Kestrel:Transport:IoUring";
+
+    private sealed class IoUringConfigurationMarker;
+
     /// <summary>
     /// Makes Kestrel serve on io_uring where it works and on its Sockets transport where it does not
     /// (the reason is logged once as a warning).
@@ -22,8 +28,18 @@ public static class WebHostBuilderIoUringExtensions
     public static IWebHostBuilder UseIoUring(this IWebHostBuilder hostBuilder)
     {
         ArgumentNullException.ThrowIfNull(hostBuilder);
-        return hostBuilder.ConfigureServices(services =>
+        return hostBuilder.ConfigureServices((context, services) =>
         {
+            // The options bind from the configuration section ConfigurationSectionName
+            // ("Kestrel:Transport:IoUring", next to Kestrel's own "Kestrel" section), once, before any
+            // configureOptions delegate, so code wins over configuration (docs/configuration.md).
+            // The binder is source-generated (EnableConfigurationBindingGenerator): AOT and trim safe.
+            if (!services.Any(d => d.ServiceType == typeof(IoUringConfigurationMarker)))
+            {
+                services.AddSingleton<IoUringConfigurationMarker>();
+                services.Configure<IoUringTransportOptions>(context.Configuration.GetSection(ConfigurationSectionName));
+            }
+
             // Kestrel asks the factories registered last first, and skips a selector that cannot
             // bind an endpoint. Sockets is registered (if UseKestrel has not done so yet) before
             // io_uring, so io_uring is preferred and Sockets stays as the fallback.
