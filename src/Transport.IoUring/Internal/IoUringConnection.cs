@@ -132,9 +132,14 @@ internal sealed partial class IoUringConnection : ConnectionContext
         _application.Input.Complete();
         _application.Output.Complete();
 
-        await _closed.Task.ConfigureAwait(false);
-        await _connectionClosedFired.Task.ConfigureAwait(false);
-        _connectionClosedTokenSource.Dispose();
+        // A ring that gave up on its connections (its stop timed out) closes nothing any more:
+        // Kestrel's shutdown must not wait for it forever.
+        await Task.WhenAny(_closed.Task, _ring.Stopped).ConfigureAwait(false);
+        await Task.WhenAny(_connectionClosedFired.Task, _ring.Stopped).ConfigureAwait(false);
+        if (_connectionClosedFired.Task.IsCompleted)
+        {
+            _connectionClosedTokenSource.Dispose();
+        }
     }
 
     private void Shutdown(Exception? reason)
