@@ -14,7 +14,7 @@ internal sealed class RingAcceptor
     private const int MaxBackoffMs = 1000;
 
     /// <summary>Fds kept free for the rest of the process: an accepted fd numbered this close to RLIMIT_NOFILE is closed again.</summary>
-    public const int ReservedFds = 64;
+    public const int ReservedFds = 128;
 
     // Re-read now and then: the limit can be raised at run time (prlimit).
     private long _fdCeiling;

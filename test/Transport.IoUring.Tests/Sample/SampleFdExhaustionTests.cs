@@ -18,7 +18,7 @@ namespace Transport.IoUring.Tests.Sample;
 /// </summary>
 public sealed class SampleFdExhaustionTests(ITestOutputHelper output)
 {
-    private const int FdLimit = 400;
+    private const int FdLimit = 1000;
 
     [Fact]
     public async Task OutOfFileDescriptorsTheServerBacksOffWarnsOnceAndServesAgainWhenFdsComeBack()
