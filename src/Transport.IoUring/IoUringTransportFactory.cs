@@ -36,8 +36,8 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
         _options = options.Value;
         IoUringTransportOptionsValidator.ThrowIfInvalid(_options);
         _logger = loggerFactory.CreateLogger("Transport.IoUring");
-        _capabilities = _options.SimulatedSetupErrno != 0
-            ? RingCapabilities.Probe(_options.SimulatedSetupErrno)
+        _capabilities = _options.SimulatedSetupErrno != 0 || _options.SimulatedMissingOpcode is not null
+            ? RingCapabilities.Probe(_options.SimulatedSetupErrno, _options.SimulatedMissingOpcode)
             : RingCapabilities.Current;
         _rings = new RingGroup(_options, _capabilities, loggerFactory);
         _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;

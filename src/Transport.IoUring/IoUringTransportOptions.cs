@@ -73,6 +73,9 @@ public sealed class IoUringTransportOptions
     /// <summary>When not 0, io_uring_setup is treated as failing with this errno (tests of the Sockets fallback).</summary>
     internal int SimulatedSetupErrno { get; set; }
 
+    /// <summary>When set, the probe treats the kernel as lacking this io_uring opcode (tests of the Sockets fallback).</summary>
+    internal byte? SimulatedMissingOpcode { get; set; }
+
     /// <summary>
     /// When not 0, every <see cref="SimulatedEnterErrorInterval"/>-th io_uring_enter of a ring
     /// returns -errno without entering the kernel (tests of EINTR/EAGAIN/EBUSY handling).

@@ -57,8 +57,12 @@ internal sealed unsafe class RingCapabilities
 
     public static RingCapabilities Current => s_probed.Value;
 
-    /// <summary>Probes the kernel. <paramref name="simulatedSetupErrno"/> makes io_uring_setup fail as it would under seccomp (EPERM) or on an old kernel (ENOSYS).</summary>
-    public static RingCapabilities Probe(int simulatedSetupErrno)
+    /// <summary>
+    /// Probes the kernel. <paramref name="simulatedSetupErrno"/> makes io_uring_setup fail as it
+    /// would under seccomp (EPERM) or on an old kernel (ENOSYS); <paramref name="simulatedMissingOpcode"/>
+    /// removes one opcode from what the kernel reports, as on a kernel that lacks it (tests).
+    /// </summary>
+    public static RingCapabilities Probe(int simulatedSetupErrno, byte? simulatedMissingOpcode = null)
     {
         var caps = new RingCapabilities { KernelVersion = ReadKernelVersion() };
         if (!OperatingSystem.IsLinux())
@@ -114,6 +118,11 @@ internal sealed unsafe class RingCapabilities
             }
 
             var ops = ProbeOpcodes(ring);
+            if (ops is not null && simulatedMissingOpcode is byte missing)
+            {
+                ops.Remove(missing);
+            }
+
             if (ops is null)
             {
                 caps.UnavailableReason = $"IORING_REGISTER_PROBE failed on kernel {caps.KernelVersion} (io_uring before 5.6)";

@@ -38,6 +38,24 @@ public class StartupLoggingTests(ITestOutputHelper output)
         Assert.NotNull(server.Factory.UnavailableReason);
     }
 
+    [Theory]
+    [InlineData(Transport.IoUring.Interop.Opcode.Recv)]
+    [InlineData(Transport.IoUring.Interop.Opcode.Accept)]
+    [InlineData(Transport.IoUring.Interop.Opcode.SendMsg)]
+    public async Task AKernelLackingARequiredOpcodeFallsBackToSocketsAndNamesTheOpcodeOnce(byte opcode)
+    {
+        await using var server = await TestServer.StartAsync(
+            app => app.MapGet("/", () => "served"),
+            configureTransport: options => options.SimulatedMissingOpcode = opcode,
+            output: output);
+        using var client = server.CreateClient(expectedTransport: "sockets");
+
+        Assert.Equal("served", await client.GetStringAsync("/"));
+        var fallback = Assert.Single(server.Logs.Entries, e => e.EventId.Name == "FallingBackToSockets");
+        Assert.Contains($"lacks io_uring opcode {opcode}", fallback.Message);
+        Assert.Equal(0, server.IoUringAcceptedConnections);
+    }
+
     [Fact]
     public async Task ANormalStartLogsOneServingLinePerEndpointWithRingCountAndReceiveMode()
     {
