@@ -25,6 +25,7 @@ internal sealed unsafe class Ring : IDisposable
 
     private readonly uint* _sqHead;
     private readonly uint* _sqTail;
+    private readonly uint* _sqFlags;
     private readonly uint _sqMask;
     private readonly Sqe* _sqes;
     private uint _sqeTail;      // next SQE to hand out; published to *_sqTail on submit
@@ -80,6 +81,7 @@ internal sealed unsafe class Ring : IDisposable
         byte* sq = (byte*)_sqRingPtr;
         _sqHead = (uint*)(sq + p.SqOff.Head);
         _sqTail = (uint*)(sq + p.SqOff.Tail);
+        _sqFlags = (uint*)(sq + p.SqOff.Flags);
         _sqMask = *(uint*)(sq + p.SqOff.RingMask);
         _sqes = (Sqe*)_sqesPtr;
         _sqeTail = *_sqTail;
@@ -248,12 +250,24 @@ internal sealed unsafe class Ring : IDisposable
             Volatile.Write(ref *_sqTail, _sqeTail);
         }
 
+        // IORING_SQ_CQ_OVERFLOW: completions that did not fit the CQ ring wait in the kernel's
+        // overflow list (IORING_FEAT_NODROP); this GETEVENTS enter flushes them into the ring.
+        if ((Volatile.Read(ref *_sqFlags) & SqCqOverflowFlag) != 0)
+        {
+            CqOverflowBacklogs++;
+        }
+
         uint pending = _sqeTail - Volatile.Read(ref *_sqHead);
         int ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | _enterFlags);
         _enterCalls++;
         _submittedSqes += Math.Max(ret, 0);
         return ret < 0 ? -LibC.LastErrno : ret;
     }
+
+    private const uint SqCqOverflowFlag = 1u << 1;
+
+    /// <summary>Enters that found completions held back in the kernel's overflow list because the CQ ring was full (ring thread).</summary>
+    public long CqOverflowBacklogs { get; private set; }
 
     /// <summary>True when the kernel has completions waiting in the CQ ring.</summary>
     public bool HasCompletions => Volatile.Read(ref *_cqTail) != *_cqHead;
