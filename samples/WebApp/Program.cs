@@ -47,9 +47,10 @@ if (transport is not ("iouring" or "sockets"))
 
 var builder = WebApplication.CreateBuilder(aspNetArgs.ToArray());
 
-// Kestrel reads only Endpoints and Certificates from its section by itself; binding the rest makes
-// Kestrel:Limits:* and the other KestrelServerOptions settable from configuration too.
-builder.WebHost.ConfigureKestrel((context, options) => context.Configuration.GetSection("Kestrel").Bind(options));
+// Kestrel reads only Endpoints and Certificates from its section by itself; binding Limits makes
+// Kestrel:Limits:* settable from configuration too (only Limits: the source-generated binder,
+// which NativeAOT needs, cannot bind the whole KestrelServerOptions).
+builder.WebHost.ConfigureKestrel((context, options) => context.Configuration.GetSection("Kestrel:Limits").Bind(options.Limits));
 
 if (transport == "iouring")
 {
