@@ -18,7 +18,6 @@ namespace Transport.IoUring.Internal;
 // flushing thread that sends large flushes itself: it cost more CPU per byte, and was removed).
 internal sealed partial class IoUringConnection
 {
-
     private readonly Action _onOutputReadCompleted;
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
 
@@ -153,30 +152,24 @@ internal sealed partial class IoUringConnection
         else
         {
             _output.AdvanceTo(buffer.End);
-            OnSendFailed(result);
+            if (result == -Errno.ECANCELED || _shutdown)
+            {
+                EndSend(null, null); // aborted; _shutdownReason is already set
+            }
+            else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
+            {
+                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+                EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
+            }
+            else
+            {
+                var error = new IOException($"send failed: {LibC.Describe(-result)}");
+                IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+                EndSend(error, error);
+            }
         }
 
         TryClose();
-    }
-
-    /// <summary>Ring thread: a send (through the ring or direct) failed with -errno <paramref name="result"/>, or sent nothing (0); the pipe is already advanced past it.</summary>
-    private void OnSendFailed(int result)
-    {
-        if (result == -Errno.ECANCELED || _shutdown)
-        {
-            EndSend(null, null); // aborted; _shutdownReason is already set
-        }
-        else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
-        {
-            IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
-            EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
-        }
-        else
-        {
-            var error = new IOException($"send failed: {LibC.Describe(-result)}");
-            IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
-            EndSend(error, error);
-        }
     }
 
     /// <summary>Ends the send side: shuts the socket down, completes the output pipe, unpauses receive.</summary>

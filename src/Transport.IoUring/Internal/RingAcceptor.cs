@@ -20,19 +20,6 @@ internal sealed class RingAcceptor
     private long _fdCeiling;
     private long _fdCeilingReadAt;
 
-    private long FdCeiling()
-    {
-        long now = System.Environment.TickCount64;
-        if (_fdCeiling == 0 || now - _fdCeilingReadAt > 1000)
-        {
-            _fdCeilingReadAt = now;
-            long limit = LibC.OpenFileLimit();
-            _fdCeiling = limit == long.MaxValue ? long.MaxValue : System.Math.Max(limit - ReservedFds, limit / 2);
-        }
-
-        return _fdCeiling;
-    }
-
     // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
     private LogRateLimit _backoffLog = new(10_000);
     private static int s_nextGeneration;
@@ -186,6 +173,19 @@ internal sealed class RingAcceptor
     {
         _ring.Ring.PrepareAccept(_listenFd, _multishot, AcceptUserData);
         _armed = true;
+    }
+
+    private long FdCeiling()
+    {
+        long now = System.Environment.TickCount64;
+        if (_fdCeiling == 0 || now - _fdCeilingReadAt > 1000)
+        {
+            _fdCeilingReadAt = now;
+            long limit = LibC.OpenFileLimit();
+            _fdCeiling = limit == long.MaxValue ? long.MaxValue : System.Math.Max(limit - ReservedFds, limit / 2);
+        }
+
+        return _fdCeiling;
     }
 
     private void StartBackoffTimer()

@@ -32,9 +32,6 @@ internal sealed class RingApplicationQueue : PipeScheduler
     /// <summary>How long the ring waits for a batch before it moves on without it.</summary>
     public const int StallTimeoutMs = 1;
 
-    [ThreadStatic]
-    private static RingApplicationQueue? t_runnerOf;
-
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _queue = new();
     private readonly ManualResetEventSlim _idle = new(initialState: true);
     private readonly RingThread _ring;
@@ -54,9 +51,6 @@ internal sealed class RingApplicationQueue : PipeScheduler
         _logger = logger;
         _runner = new Runner(this, 0);
     }
-
-    /// <summary>True on a thread that is running this queue's work right now.</summary>
-    public bool IsRunnerThread => t_runnerOf == this;
 
     /// <summary>Runners the ring stopped waiting for because a continuation ran longer than <see cref="StallTimeoutMs"/>.</summary>
     public long Stalls { get; private set; }
@@ -118,43 +112,34 @@ internal sealed class RingApplicationQueue : PipeScheduler
 
     private void Drain(int epoch)
     {
-        var previous = t_runnerOf;
-        t_runnerOf = this;
-        try
+        while (true)
         {
-            while (true)
+            while (_queue.TryDequeue(out var item))
             {
-                while (_queue.TryDequeue(out var item))
+                try
                 {
-                    try
-                    {
-                        item.Action(item.State);
-                    }
-                    catch (Exception ex)
-                    {
-                        IoUringLog.RingThreadError(_logger, _ring.Id, ex);
-                    }
+                    item.Action(item.State);
                 }
-
-                if (Volatile.Read(ref _epoch) != epoch)
+                catch (Exception ex)
                 {
-                    // Demoted while a continuation blocked: the queue has another runner now.
-                    return;
-                }
-
-                _idle.Set();
-                Volatile.Write(ref _posted, 0);
-
-                // Work queued between the last dequeue and the reset: take it, unless someone else did.
-                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _posted, 1, 0) != 0)
-                {
-                    return;
+                    IoUringLog.RingThreadError(_logger, _ring.Id, ex);
                 }
             }
-        }
-        finally
-        {
-            t_runnerOf = previous;
+
+            if (Volatile.Read(ref _epoch) != epoch)
+            {
+                // Demoted while a continuation blocked: the queue has another runner now.
+                return;
+            }
+
+            _idle.Set();
+            Volatile.Write(ref _posted, 0);
+
+            // Work queued between the last dequeue and the reset: take it, unless someone else did.
+            if (_queue.IsEmpty || Interlocked.CompareExchange(ref _posted, 1, 0) != 0)
+            {
+                return;
+            }
         }
     }
 

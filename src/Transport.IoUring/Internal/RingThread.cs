@@ -93,7 +93,7 @@ internal sealed class RingThread : PipeScheduler
 
     public PinnedBlockMemoryPool MemoryPool { get; }
 
-    /// <summary>Gather lists for multi-segment sends, rented for the length of one send.</summary>
+    /// <summary>Gather lists for multi-segment sends, rented for the length of one send (ring thread).</summary>
     public GatherList.Pool GatherLists { get; } = new();
     public PipeScheduler ApplicationScheduler { get; }
 
@@ -452,7 +452,7 @@ internal sealed class RingThread : PipeScheduler
                 }
             }
 
-            int ret = _options.SimulatedEnterErrno != 0 && ++_enterCalls % _options.SimulatedEnterErrorInterval == 0
+            int ret = _options.SimulatedEnterErrno != 0 && (ring.EnterCalls + SimulatedEnterErrors + 1) % _options.SimulatedEnterErrorInterval == 0
                 ? SimulateEnterError()
                 : ring.SubmitAndWait(minComplete);
             if (minComplete != 0)
@@ -484,8 +484,6 @@ internal sealed class RingThread : PipeScheduler
             _bufferRing?.Publish();
         }
     }
-
-    private long _enterCalls;
 
     /// <summary>io_uring_enter calls replaced by a simulated error (tests).</summary>
     public long SimulatedEnterErrors { get; private set; }

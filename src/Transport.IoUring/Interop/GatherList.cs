@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Threading;
 
 namespace Transport.IoUring.Interop;
 
@@ -61,46 +60,30 @@ internal sealed class GatherList : IDisposable
         IoVecs.Dispose();
     }
 
-    /// <summary>Gather lists of one ring, rented by any thread for the length of one send.</summary>
+    /// <summary>Gather lists of one ring, rented on its thread for the length of one send.</summary>
     public sealed class Pool : IDisposable
     {
         private const int MaxRetained = 256;
-        private readonly System.Collections.Concurrent.ConcurrentQueue<GatherList> _lists = new();
-        private int _retained;
-        private bool _disposed;
+        private readonly System.Collections.Generic.Stack<GatherList> _lists = new();
 
-        public GatherList Rent()
-        {
-            if (_lists.TryDequeue(out var list))
-            {
-                Interlocked.Decrement(ref _retained);
-                return list;
-            }
-
-            return new GatherList();
-        }
+        public GatherList Rent() => _lists.TryPop(out var list) ? list : new GatherList();
 
         public void Return(GatherList list)
         {
             list.Release();
-            if (Interlocked.Increment(ref _retained) > MaxRetained)
+            if (_lists.Count < MaxRetained)
             {
-                Interlocked.Decrement(ref _retained);
-                list.Dispose();
-                return;
+                _lists.Push(list);
             }
-
-            _lists.Enqueue(list);
-            if (Volatile.Read(ref _disposed))
+            else
             {
-                Dispose(); // returned after the ring's teardown: free it now
+                list.Dispose();
             }
         }
 
         public void Dispose()
         {
-            Volatile.Write(ref _disposed, true);
-            while (_lists.TryDequeue(out var list))
+            while (_lists.TryPop(out var list))
             {
                 list.Dispose();
             }

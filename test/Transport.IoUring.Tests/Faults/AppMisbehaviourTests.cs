@@ -62,11 +62,7 @@ public class AppMisbehaviourTests(ITestOutputHelper output)
                 await context.Response.WriteAsync("first part; ");
                 await context.Response.Body.FlushAsync();
                 await reset.Task.WaitAsync(Bounded.Wait);
-                try
-                {
-                    await context.RequestAborted.WaitHandle.WaitOneAsync(Bounded.Wait);
-                }
-                catch (TimeoutException)
+                if (!await Bounded.WhenCancelledAsync(context.RequestAborted))
                 {
                     observed.TrySetResult("RequestAborted did not fire");
                     return;
@@ -105,39 +101,7 @@ public class AppMisbehaviourTests(ITestOutputHelper output)
 
         reset.TrySetResult();
         string result = await observed.Task.WaitAsync(Bounded.Wait);
-        await FaultSupportOnAny.AssertServesAsync(server, useIoUring);
+        await FaultSupport.AssertServesAsync(server, expectedTransport: useIoUring ? "io_uring" : "sockets");
         return result;
-    }
-}
-
-internal static class WaitHandleExtensions
-{
-    public static Task WaitOneAsync(this System.Threading.WaitHandle handle, TimeSpan timeout)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var registration = System.Threading.ThreadPool.RegisterWaitForSingleObject(handle, (_, timedOut) =>
-        {
-            if (timedOut)
-            {
-                done.TrySetException(new TimeoutException());
-            }
-            else
-            {
-                done.TrySetResult();
-            }
-        }, null, timeout, executeOnlyOnce: true);
-        return done.Task.ContinueWith(t => { registration.Unregister(null); return t; }, TaskScheduler.Default).Unwrap();
-    }
-}
-
-internal static class FaultSupportOnAny
-{
-    public static async Task AssertServesAsync(TestServer server, bool useIoUring)
-    {
-        using var connection = await RawHttpConnection.ConnectAsync(server.EndPoint);
-        await connection.SendAsync(RawHttpConnection.Get("/p?i=after"));
-        var response = await connection.ReadResponseAsync();
-        Assert.Equal("after", response.BodyText);
-        Assert.Equal(useIoUring ? "io_uring" : "sockets", response.Header(TestServer.TransportHeader));
     }
 }

@@ -30,4 +30,14 @@ internal static class FaultSupport
 
         await Task.WhenAll(tasks).WaitAsync(Bounded.Wait);
     }
+
+    /// <summary>A new connection gets an intact answer from the transport named (io_uring or sockets).</summary>
+    public static async Task AssertServesAsync(TestServer server, string expectedTransport)
+    {
+        using var connection = await RawHttpConnection.ConnectAsync(server.EndPoint);
+        await connection.SendAsync(RawHttpConnection.Get("/p?i=after"));
+        var response = await connection.ReadResponseAsync();
+        Assert.Equal("after", response.BodyText);
+        Assert.Equal(expectedTransport, response.Header(TestServer.TransportHeader));
+    }
 }
