@@ -45,6 +45,9 @@ internal sealed class RingApplicationQueue : PipeScheduler
     private int _epoch;
     private Runner _runner;
 
+    // A demoted runner that has finished: the next demotion reuses it instead of allocating.
+    private Runner? _spareRunner;
+
     public RingApplicationQueue(RingThread ring, ILogger logger)
     {
         _ring = ring;
@@ -93,7 +96,8 @@ internal sealed class RingApplicationQueue : PipeScheduler
         // A continuation is blocking the runner. Leave it to finish on its own and let the next
         // batch have a runner of its own.
         Stalls++;
-        _runner = new Runner(this, Interlocked.Increment(ref _epoch));
+        int epoch = Interlocked.Increment(ref _epoch);
+        _runner = Interlocked.Exchange(ref _spareRunner, null)?.Renew(epoch) ?? new Runner(this, epoch);
         Volatile.Write(ref _posted, 0);
         _idle.Set();
         if (!_queue.IsEmpty)
@@ -110,7 +114,8 @@ internal sealed class RingApplicationQueue : PipeScheduler
         }
     }
 
-    private void Drain(int epoch)
+    /// <summary>Runs the queue until it is empty; false when this runner was demoted meanwhile.</summary>
+    private bool Drain(int epoch)
     {
         while (true)
         {
@@ -129,7 +134,7 @@ internal sealed class RingApplicationQueue : PipeScheduler
             if (Volatile.Read(ref _epoch) != epoch)
             {
                 // Demoted while a continuation blocked: the queue has another runner now.
-                return;
+                return false;
             }
 
             _idle.Set();
@@ -138,13 +143,28 @@ internal sealed class RingApplicationQueue : PipeScheduler
             // Work queued between the last dequeue and the reset: take it, unless someone else did.
             if (_queue.IsEmpty || Interlocked.CompareExchange(ref _posted, 1, 0) != 0)
             {
-                return;
+                return true;
             }
         }
     }
 
     private sealed class Runner(RingApplicationQueue queue, int epoch) : IThreadPoolWorkItem
     {
-        public void Execute() => queue.Drain(epoch);
+        private int _epoch = epoch;
+
+        public Runner Renew(int epoch)
+        {
+            _epoch = epoch;
+            return this;
+        }
+
+        public void Execute()
+        {
+            if (!queue.Drain(_epoch))
+            {
+                // Demoted: nothing refers to this runner any more; keep it for the next demotion.
+                Volatile.Write(ref queue._spareRunner, this);
+            }
+        }
     }
 }
