@@ -89,7 +89,7 @@ public sealed class HarnessPartsTests
     [Fact]
     public void EveryScenarioOfTheIssueExists()
     {
-        string[] names = ["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "echo-4k", "download-1m", "churn", "h2c-100", "idle-10k"];
+        string[] names = ["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "plaintext-64-wrk", "json-64-wrk", "echo-4k", "download-1m", "churn", "h2c-100", "idle-10k"];
         Assert.Equal(names, Scenario.All.Select(s => s.Name));
     }
 

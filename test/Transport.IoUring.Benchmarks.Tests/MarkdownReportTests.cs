@@ -76,10 +76,28 @@ public sealed class MarkdownReportTests
 
         Assert.StartsWith("# Transport.IoUring benchmarks, 2026-11-25 12:00 UTC, vm", lines[0]);
         Assert.Contains("- machine: 2 cores (AMD EPYC), Linux 6.18, , .NET 10.0.12", lines);
-        Assert.Contains("| scenario | req/s sockets | req/s iouring | CPU-µs/req sockets | CPU-µs/req iouring | req/s iouring / sockets | CPU/req iouring / sockets | disturbed |", lines);
-        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring |", lines);
-        Assert.Contains("| idle-10k |  |  | 100 | 80.0 |  | 0.80× | no |", lines);
+        Assert.Contains("| scenario | req/s sockets | req/s iouring | CPU-µs/req sockets | CPU-µs/req iouring | req/s iouring / sockets | CPU/req iouring / sockets | disturbed | client-bound |", lines);
+        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring | no |", lines);
+        Assert.Contains("| idle-10k |  |  | 100 | 80.0 |  | 0.80× | no | no |", lines);
         Assert.True(markdown.IndexOf("## Summary", StringComparison.Ordinal) < markdown.IndexOf("## plaintext-64", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void RowsWhereTheLoadGeneratorWasSaturatedNameTheTransports()
+    {
+        var run = SampleReports.Run();
+        foreach (var round in run.Scenarios[0].Transports[1].Rounds)
+        {
+            round.LoadGeneratorCpuPercent = 97;
+        }
+
+        var lines = Lines(MarkdownReport.RenderHeadline(run));
+        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring | iouring |", lines);
+
+        // Two client cores: 97 % of one is far from saturating them.
+        run.Settings.ClientCpus = "1-2";
+        lines = Lines(MarkdownReport.RenderHeadline(run));
+        Assert.Contains("| plaintext-64 | 82,000 | 98,000 | 12.0 | 9.80 | 1.20× | 0.82× | iouring | no |", lines);
     }
 
     [Fact]

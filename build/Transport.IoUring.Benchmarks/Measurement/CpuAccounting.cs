@@ -38,4 +38,10 @@ internal static class CpuAccounting
 
     /// <summary>Above this share of a window, other work ran on the machine and the row is flagged.</summary>
     public const double DisturbedThresholdPercent = 10.0;
+
+    /// <summary>
+    /// At or above this share of its cores the load generator, not the server, sets the pace: the
+    /// row's req/s ratio then says more about the load generator, and CPU-µs/req compares servers.
+    /// </summary>
+    public const double LoadGeneratorBoundPercent = 95.0;
 }

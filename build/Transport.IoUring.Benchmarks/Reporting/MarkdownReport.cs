@@ -77,8 +77,11 @@ internal static class MarkdownReport
         header.AddRange(pairs.Select(p => $"req/s {p.Num} / {p.Den}"));
         header.AddRange(pairs.Select(p => $"CPU/req {p.Num} / {p.Den}"));
         header.Add("disturbed");
+        header.Add("client-bound");
         AppendRow(md, header);
-        AppendRow(md, header.Select((_, i) => i == 0 ? "---" : i == header.Count - 1 ? "---" : "---:"));
+        AppendRow(md, header.Select((_, i) => i == 0 || i >= header.Count - 2 ? "---" : "---:"));
+        int clientCores = string.IsNullOrWhiteSpace(run.Settings.ClientCpus) ? 1 : Running.CpuList.Count(run.Settings.ClientCpus);
+        double clientBoundPercent = CpuAccounting.LoadGeneratorBoundPercent * clientCores;
         foreach (var (scenario, ratios, summaries) in rows)
         {
             var cells = new List<string> { scenario.Name };
@@ -118,11 +121,14 @@ internal static class MarkdownReport
 
             var disturbed = summaries.Values.Where(v => v.Disturbed).Select(v => v.Transport).ToList();
             cells.Add(disturbed.Count == 0 ? "no" : string.Join(", ", disturbed));
+            var clientBound = summaries.Values.Where(v => v.LoadGeneratorCpuPercent >= clientBoundPercent).Select(v => v.Transport).ToList();
+            cells.Add(idle || clientBound.Count == 0 ? "no" : string.Join(", ", clientBound));
             AppendRow(md, cells);
         }
 
         md.AppendLine();
-        md.AppendLine("req/s and CPU-µs/req are medians over the rounds. A ratio above 1 means more requests per second (req/s) or more server CPU per request (CPU/req) than the denominator. In idle-10k, CPU is per connection opened. disturbed: rows with a round where other work took more than 10 % of a core.");
+        md.AppendLine("req/s and CPU-µs/req are medians over the rounds. A ratio above 1 means more requests per second (req/s) or more server CPU per request (CPU/req) than the denominator. In idle-10k, CPU is per connection opened. disturbed: rows with a round where other work took more than 10 % of a core. client-bound: transports whose load generator was at least " +
+            $"{CpuAccounting.LoadGeneratorBoundPercent:0} % busy (median): there the load generator sets the pace, so compare CPU-µs/req rather than req/s.");
         return md.ToString();
     }
 
