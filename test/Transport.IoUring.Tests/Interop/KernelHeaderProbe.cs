@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.ComponentModel;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -134,43 +133,17 @@ internal static partial class KernelHeaderProbe
         return c.ToString();
     }
 
-    private static (int ExitCode, string Stdout, string Stderr) Run(string program, string[] arguments, string workingDirectory)
+    private static ChildProcessResult Run(string program, string[] arguments, string workingDirectory)
     {
-        var start = new ProcessStartInfo(program)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in arguments)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        Process process;
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
+            return ChildProcess.Run(program, arguments, TimeSpan.FromMinutes(2), workingDirectory);
         }
         catch (Win32Exception ex) when (program == "cc")
         {
             throw new InvalidOperationException(
                 "The interop layout tests compile a C program against <linux/io_uring.h> and need a C compiler named 'cc' on PATH " +
                 "(e.g. apt-get install gcc). Starting it failed: " + ex.Message, ex);
-        }
-
-        using (process)
-        {
-            var stderrTask = process.StandardError.ReadToEndAsync();
-            string stdout = process.StandardOutput.ReadToEnd();
-            if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-            {
-                process.Kill();
-                throw new TimeoutException($"{program} did not finish within 2 minutes");
-            }
-
-            return (process.ExitCode, stdout, stderrTask.Result);
         }
     }
 

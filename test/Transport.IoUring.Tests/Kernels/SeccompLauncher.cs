@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Threading;
 
@@ -59,18 +58,10 @@ internal static class SeccompLauncher
         string source = System.IO.Path.Combine(directory, "seccomp-errno.c");
         string binary = System.IO.Path.Combine(directory, "seccomp-errno");
         File.WriteAllText(source, Source);
-        var start = new ProcessStartInfo("cc") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { "-std=gnu11", "-Wall", "-Werror", "-o", binary, source })
+        var result = ChildProcess.Run("cc", ["-std=gnu11", "-Wall", "-Werror", "-o", binary, source], TimeSpan.FromMinutes(2));
+        if (result.ExitCode != 0)
         {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start cc");
-        string stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"The seccomp launcher did not compile (cc exit code {process.ExitCode}):\n{stderr}");
+            throw new InvalidOperationException($"The seccomp launcher did not compile (cc exit code {result.ExitCode}):\n{result.Stderr}");
         }
 
         return binary;

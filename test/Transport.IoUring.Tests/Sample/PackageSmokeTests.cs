@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using System.Threading.Tasks;
 using Xunit;
@@ -22,24 +21,9 @@ public sealed class PackageSmokeTests(ITestOutputHelper output)
         string script = Path.Combine(repository, "build", "pack-smoke.sh");
         Assert.True(File.Exists(script), $"no {script}");
 
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(script);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        string log = await stdout + await stderr;
-        output.WriteLine(log);
-        Assert.True(process.ExitCode == 0, $"build/pack-smoke.sh failed ({process.ExitCode}):\n{log}");
-        Assert.Contains("GET /transport -> io_uring", log, StringComparison.Ordinal);
+        var result = await ChildProcess.RunAsync("bash", [script], TimeSpan.FromMinutes(5));
+        output.WriteLine(result.Log);
+        Assert.True(result.ExitCode == 0, $"build/pack-smoke.sh failed ({result.ExitCode}):\n{result.Log}");
+        Assert.Contains("GET /transport -> io_uring", result.Log, StringComparison.Ordinal);
     }
 }

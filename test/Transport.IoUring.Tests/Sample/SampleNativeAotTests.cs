@@ -24,10 +24,10 @@ public sealed class SampleNativeAotTests(ITestOutputHelper output)
         string outputDirectory = Path.Combine(Path.GetTempPath(), $"iouring-aot-{Environment.ProcessId}");
         try
         {
-            var (exit, log) = await RunAsync(SampleServerProcess.FindDotnet(),
+            var publish = await ChildProcess.RunAsync(SampleServerProcess.FindDotnet(),
                 ["publish", project, "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", outputDirectory, "-nologo"], TimeSpan.FromMinutes(8));
-            Assert.True(exit == 0, $"dotnet publish -p:PublishAot=true failed ({exit}):\n{log}");
-            var warnings = log.Split('\n').Where(l => l.Contains("warning IL", StringComparison.Ordinal)).Distinct().ToList();
+            Assert.True(publish.ExitCode == 0, $"dotnet publish -p:PublishAot=true failed ({publish.ExitCode}):\n{publish.Log}");
+            var warnings = publish.Log.Split('\n').Where(l => l.Contains("warning IL", StringComparison.Ordinal)).Distinct().ToList();
             Assert.True(warnings.Count == 0, "trim/AOT warnings:\n" + string.Join("\n", warnings));
 
             int port = SampleServerProcess.GetFreeTcpPorts(1)[0];
@@ -79,29 +79,5 @@ public sealed class SampleNativeAotTests(ITestOutputHelper output)
             {
             }
         }
-    }
-
-    private static async Task<(int Exit, string Log)> RunAsync(string program, string[] arguments, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 }
