@@ -45,6 +45,8 @@ internal sealed class IoUringMetrics
             unit: "{completion}", description: "Receives that found the ring's provided-buffer ring empty (ENOBUFS) and were re-armed.");
         Meter.CreateObservableCounter("io_uring.cq.overflows", () => Observe(static (in RingCounters c) => c.CqOverflows),
             unit: "{cqe}", description: "Completions the kernel dropped because the completion queue was full (its cq_overflow counter).");
+        Meter.CreateObservableCounter("io_uring.application.stalls", () => Observe(static (in RingCounters c) => c.ApplicationStalls),
+            unit: "{batch}", description: "Batches of application continuations the ring stopped waiting for after 1 ms, because one of them blocked or ran long; the batch goes on on its own thread and the ring serves its other connections.");
         Meter.CreateObservableCounter("io_uring.sockets_fallbacks", ObserveFallbacks,
             unit: "{endpoint}", description: "Endpoints bound with Kestrel's Sockets transport because io_uring is unavailable here.");
     }

@@ -55,8 +55,10 @@ internal sealed class RingApplicationQueue : PipeScheduler
         _runner = new Runner(this, 0);
     }
 
-    /// <summary>Runners the ring stopped waiting for because a continuation ran longer than <see cref="StallTimeoutMs"/>.</summary>
-    public long Stalls { get; private set; }
+    private long _stalls;
+
+    /// <summary>Runners the ring stopped waiting for because a continuation ran longer than <see cref="StallTimeoutMs"/> (any thread).</summary>
+    public long Stalls => Volatile.Read(ref _stalls);
 
     public override void Schedule(Action<object?> action, object? state)
     {
@@ -95,7 +97,7 @@ internal sealed class RingApplicationQueue : PipeScheduler
 
         // A continuation is blocking the runner. Leave it to finish on its own and let the next
         // batch have a runner of its own.
-        Stalls++;
+        Volatile.Write(ref _stalls, _stalls + 1);
         int epoch = Interlocked.Increment(ref _epoch);
         _runner = Interlocked.Exchange(ref _spareRunner, null)?.Renew(epoch) ?? new Runner(this, epoch);
         Volatile.Write(ref _posted, 0);

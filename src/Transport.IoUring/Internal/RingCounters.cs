@@ -24,6 +24,7 @@ internal struct RingCounters
     public long SubmittedSqes;
     public long ReapedCqes;
     public long CqOverflows;
+    public long ApplicationStalls;
 
     /// <summary>Adds the cumulative counts of <paramref name="other"/> (not its active connections).</summary>
     public void AddTotals(in RingCounters other)
@@ -36,5 +37,6 @@ internal struct RingCounters
         SubmittedSqes += other.SubmittedSqes;
         ReapedCqes += other.ReapedCqes;
         CqOverflows += other.CqOverflows;
+        ApplicationStalls += other.ApplicationStalls;
     }
 }

@@ -135,6 +135,7 @@ internal sealed class RingThread : PipeScheduler
             SubmittedSqes = ring?.SubmittedSqes ?? 0,
             ReapedCqes = ring?.ReapedCqes ?? 0,
             CqOverflows = ring?.CqOverflowCount ?? 0,
+            ApplicationStalls = _applicationQueue?.Stalls ?? 0,
         };
     }
 

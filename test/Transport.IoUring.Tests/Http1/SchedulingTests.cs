@@ -5,6 +5,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Transport.IoUring.Tests.Observability;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -68,7 +70,12 @@ public class SchedulingTests(ITestOutputHelper output)
 
         var released = await blocked.ReadResponseAsync();
         Assert.Equal("released", released.BodyText);
-        Assert.True(server.Factory!.RingGroup.Rings!.Single().ApplicationQueue!.Stalls > 0);
+        long stalls = server.Factory!.RingGroup.Rings!.Single().ApplicationQueue!.Stalls;
+        Assert.True(stalls > 0);
+
+        // Operators see it too: the stall counter of the transport's meter.
+        using var metrics = new TransportMeterListener(server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
+        Assert.Equal(stalls, metrics.Collect().Sum("io_uring.application.stalls"));
     }
 
     [Theory]

@@ -30,6 +30,7 @@ public class MetricsTests(ITestOutputHelper output)
         ["io_uring.reaped_cqes"] = "{cqe}",
         ["io_uring.buffer_ring.exhaustions"] = "{completion}",
         ["io_uring.cq.overflows"] = "{cqe}",
+        ["io_uring.application.stalls"] = "{batch}",
         ["io_uring.sockets_fallbacks"] = "{endpoint}",
     };
 
