@@ -45,8 +45,9 @@ internal sealed class RingApplicationQueue : PipeScheduler
     private int _epoch;
     private Runner _runner;
 
-    // A demoted runner that has finished: the next demotion reuses it instead of allocating.
-    private Runner? _spareRunner;
+    // Demoted runners that have finished: demotions reuse them instead of allocating. Several,
+    // because under a starved thread pool a few demoted runners can be waiting to run at once.
+    private readonly Runner?[] _spareRunners = new Runner?[8];
 
     public RingApplicationQueue(RingThread ring, ILogger logger)
     {
@@ -99,12 +100,36 @@ internal sealed class RingApplicationQueue : PipeScheduler
         // batch have a runner of its own.
         Volatile.Write(ref _stalls, _stalls + 1);
         int epoch = Interlocked.Increment(ref _epoch);
-        _runner = Interlocked.Exchange(ref _spareRunner, null)?.Renew(epoch) ?? new Runner(this, epoch);
+        _runner = TakeSpareRunner()?.Renew(epoch) ?? new Runner(this, epoch);
         Volatile.Write(ref _posted, 0);
         _idle.Set();
         if (!_queue.IsEmpty)
         {
             TryPostRunner();
+        }
+    }
+
+    private Runner? TakeSpareRunner()
+    {
+        for (int i = 0; i < _spareRunners.Length; i++)
+        {
+            if (Volatile.Read(ref _spareRunners[i]) is not null && Interlocked.Exchange(ref _spareRunners[i], null) is Runner spare)
+            {
+                return spare;
+            }
+        }
+
+        return null;
+    }
+
+    private void KeepSpareRunner(Runner runner)
+    {
+        for (int i = 0; i < _spareRunners.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref _spareRunners[i], runner, null) is null)
+            {
+                return;
+            }
         }
     }
 
@@ -164,8 +189,8 @@ internal sealed class RingApplicationQueue : PipeScheduler
         {
             if (!queue.Drain(_epoch))
             {
-                // Demoted: nothing refers to this runner any more; keep it for the next demotion.
-                Volatile.Write(ref queue._spareRunner, this);
+                // Demoted: nothing refers to this runner any more; keep it for a later demotion.
+                queue.KeepSpareRunner(this);
             }
         }
     }

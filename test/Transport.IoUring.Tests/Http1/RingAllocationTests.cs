@@ -40,7 +40,7 @@ public class RingAllocationTests(ITestOutputHelper output)
             // Two windows: a queue or pool that grows once more (a one-off, not per request) can
             // land in one of them, never in both; anything allocated per request or per ring turn
             // shows in each.
-            int rounds = 4000 / pipelineDepth;
+            int rounds = pipelineDepth == 1 ? 4000 : 500;
             long requests = (long)rounds * Connections * pipelineDepth;
             var windows = new long[2];
             for (int w = 0; w < windows.Length; w++)
@@ -51,8 +51,11 @@ public class RingAllocationTests(ITestOutputHelper output)
                 output.WriteLine($"ring thread allocated {windows[w]:N0} bytes over {requests:N0} requests ({windows[w] / (double)requests:0.###} B/request); runner stalls so far {ring.ApplicationQueue!.Stalls}");
             }
 
-            // One object per request would be ≥ 24 B × requests, one per ring turn ≥ 24 B × rounds.
-            Assert.True(windows.Min() < 1024, $"the ring thread allocated {windows[0]:N0} and {windows[1]:N0} bytes in two windows of {requests:N0} requests");
+            // One object per request would be ≥ 24 B × requests, one per ring turn ≥ 24 B × rounds
+            // (12 KB and more here). 4 KiB leaves room for the application queue's runners, which a
+            // starved thread pool (a busy test run) can make the ring replace more often than it
+            // can reuse them: 32 B each, per stall, not per request.
+            Assert.True(windows.Min() < 4096, $"the ring thread allocated {windows[0]:N0} and {windows[1]:N0} bytes in two windows of {requests:N0} requests");
         }
         finally
         {
