@@ -56,21 +56,7 @@ public class SlowPeerTests(ITestOutputHelper output)
 
         // One header byte every 250 ms: never a complete request, never idle long enough for a
         // keep-alive timeout. Only the headers timeout ends it.
-        var dribble = Task.Run(async () =>
-        {
-            for (int i = 0; i < 80; i++)
-            {
-                await Task.Delay(250);
-                try
-                {
-                    await slow.SendAsync("X"u8.ToArray(), SocketFlags.None);
-                }
-                catch (SocketException)
-                {
-                    return;
-                }
-            }
-        });
+        var dribble = TrickleAsync(slow, "X"u8.ToArray());
 
         await FaultSupport.AssertOthersAreServedAsync(server);
         Assert.True(await ClosedByServerAsync(slow), "the slowloris connection was not closed by the server");
@@ -84,21 +70,7 @@ public class SlowPeerTests(ITestOutputHelper output)
         await using var server = await TestServer.StartAsync(Http1App.Map, configureKestrel: ShortLimits, output: output);
         using var slow = await ConnectAsync(server.EndPoint);
         await slow.SendAsync(Encoding.ASCII.GetBytes("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n"), SocketFlags.None);
-        var trickle = Task.Run(async () =>
-        {
-            for (int i = 0; i < 80; i++)
-            {
-                await Task.Delay(250);
-                try
-                {
-                    await slow.SendAsync(new byte[16], SocketFlags.None); // 64 B/s, far below 1 KiB/s
-                }
-                catch (SocketException)
-                {
-                    return;
-                }
-            }
-        });
+        var trickle = TrickleAsync(slow, new byte[16]); // 64 B/s, far below 1 KiB/s
 
         await FaultSupport.AssertOthersAreServedAsync(server);
         Assert.True(await ClosedByServerAsync(slow), "the slow upload was not aborted by the server");
@@ -159,6 +131,23 @@ public class SlowPeerTests(ITestOutputHelper output)
             "the never-reading client's connection was not closed by MinResponseDataRate");
         Assert.True(await ClosedByServerAsync(stalled), "the client did not see the connection closed");
     }
+
+    /// <summary>Sends <paramref name="chunk"/> every 250 ms, 80 times at most, until the server closes the connection.</summary>
+    private static Task TrickleAsync(Socket socket, byte[] chunk) => Task.Run(async () =>
+    {
+        for (int i = 0; i < 80; i++)
+        {
+            await Task.Delay(250);
+            try
+            {
+                await socket.SendAsync(chunk, SocketFlags.None);
+            }
+            catch (SocketException)
+            {
+                return;
+            }
+        }
+    });
 
     private static async Task<Socket> ConnectAsync(IPEndPoint endPoint)
     {
