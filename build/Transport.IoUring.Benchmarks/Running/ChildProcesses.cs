@@ -69,9 +69,16 @@ internal static partial class ChildProcesses
     }
 
     /// <summary>Ends every process still running, by PID (SIGKILL). Safe to call from any thread, more than once.</summary>
+    /// <remarks>
+    /// A signal can arrive while a tool run is ending: its process may then be killed, forgotten and
+    /// disposed between the snapshot here and the kill. A disposed <see cref="Process"/> answers
+    /// nothing (not even its Id), so entries are keyed by the PID taken at start, and a process that
+    /// cannot be asked is skipped: it has ended already. One such entry must not stop the others
+    /// from being ended.
+    /// </remarks>
     public static void KillAll()
     {
-        foreach (var process in s_running.Values)
+        foreach (var (pid, process) in s_running)
         {
             try
             {
@@ -82,10 +89,10 @@ internal static partial class ChildProcesses
             }
             catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
             {
-                // Already gone.
+                // Already gone, or disposed by its runner once it had ended.
             }
 
-            s_running.TryRemove(process.Id, out _);
+            s_running.TryRemove(pid, out _);
         }
     }
 
