@@ -61,7 +61,7 @@ internal static unsafe partial class SendZeroCopyProbe
 
         LibC.PinCurrentThreadToCpu(0);
         uint flags = SetupFlags.SingleIssuer | SetupFlags.DeferTaskrun | SetupFlags.SubmitAll;
-        using var ring = Ring.TryCreate(64, 256, flags, out int errno)
+        var ring = Ring.TryCreate(64, 256, flags, out int errno)
             ?? throw new InvalidOperationException($"io_uring_setup failed: errno {errno}");
 
         byte* buffer = (byte*)NativeMemory.AlignedAlloc(MaxSize, 4096);
@@ -97,6 +97,9 @@ internal static unsafe partial class SendZeroCopyProbe
             Volatile.Write(ref stop, true);
             sender.Shutdown(SocketShutdown.Send);
             drain.Join();
+
+            // Nothing is in flight here; closing the ring unregisters the buffer before it is freed.
+            ring.Dispose();
             NativeMemory.AlignedFree(buffer);
         }
 
