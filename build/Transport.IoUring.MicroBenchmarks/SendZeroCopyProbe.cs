@@ -127,25 +127,15 @@ internal static unsafe partial class SendZeroCopyProbe
             int sent = 0;
             while (sent < size)
             {
+                // Zeroed by the ring; never null, as only this one send is ever in flight.
                 Sqe* sqe = ring.TryGetSqe();
-                *sqe = default;
-                sqe->Fd = fd;
-                sqe->Addr = (ulong)(buffer + sent);
-                sqe->Len = (uint)(size - sent);
-                sqe->UserData = 1;
-                if (mode == Mode.Send)
+                SqePrep.Send(sqe, fd, buffer + sent, (uint)(size - sent), msgFlags: 0, userData: 1);
+                if (mode != Mode.Send)
                 {
-                    sqe->Opcode = Opcode.Send;
-                }
-                else
-                {
+                    // SEND_ZC takes SEND's fields, its own flags in ioprio, and the registered
+                    // buffer's index in buf_index (0: the only one).
                     sqe->Opcode = OpSendZc;
-                    sqe->IoPrio = SendZcReportUsage;
-                    if (mode == Mode.SendZcFixed)
-                    {
-                        sqe->IoPrio |= RecvSendFixedBuf;
-                        sqe->BufIndex = 0;
-                    }
+                    sqe->IoPrio = mode == Mode.SendZcFixed ? (ushort)(SendZcReportUsage | RecvSendFixedBuf) : SendZcReportUsage;
                 }
 
                 // As a transport would: the next send goes as soon as this one's result is in; the
