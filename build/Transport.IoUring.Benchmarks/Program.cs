@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -60,9 +61,11 @@ internal static class Program
         var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
         var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
 
+        var pool = new Option<string[]>("--pool") { Description = "Pool the paired rounds of several result files (runs of the same code): --pool A.json B.json ...", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+
         var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
         {
-            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, output, compare,
+            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, output, compare, pool,
         };
 
         root.SetAction(async (parseResult, cancellationToken) =>
@@ -70,6 +73,11 @@ internal static class Program
             if (parseResult.GetValue(compare) is { Length: 2 } files)
             {
                 return await CompareAsync(files[0], files[1]).ConfigureAwait(false);
+            }
+
+            if (parseResult.GetValue(pool) is { Length: > 0 } pooled)
+            {
+                return await PoolAsync(pooled).ConfigureAwait(false);
             }
 
             HarnessSettings settings;
@@ -157,6 +165,26 @@ internal static class Program
         catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or FormatException)
         {
             Console.Error.WriteLine($"Cannot compare: {ex.Message}");
+            return 2;
+        }
+    }
+
+    private static async Task<int> PoolAsync(string[] paths)
+    {
+        try
+        {
+            var runs = new List<RunReport>();
+            foreach (string path in paths)
+            {
+                runs.Add(await RunReport.LoadAsync(path).ConfigureAwait(false));
+            }
+
+            Console.WriteLine(RunPool.Render(runs, paths.Select(p => Path.GetFileName(p)).ToList()));
+            return 0;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or FormatException)
+        {
+            Console.Error.WriteLine($"Cannot pool: {ex.Message}");
             return 2;
         }
     }
