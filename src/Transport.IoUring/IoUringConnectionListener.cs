@@ -50,6 +50,12 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 
     internal bool IsTcp { get; private set; }
 
+    /// <summary>
+    /// TCP_NODELAY is set on the listen socket(s), so every accepted socket starts with it (Linux
+    /// copies the option from the listener) and accept costs no setsockopt per connection.
+    /// </summary>
+    internal bool NoDelayFromListener { get; private set; }
+
     /// <summary>Binds the listen socket(s) and starts accepting on every ring.</summary>
     internal void Bind()
     {
@@ -121,6 +127,29 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 
             default:
                 throw new NotSupportedException($"The io_uring transport cannot bind {EndPoint.GetType().Name} {EndPoint}.");
+        }
+
+        if (IsTcp && _options.NoDelay)
+        {
+            NoDelayFromListener = TrySetNoDelayOnListeners();
+        }
+    }
+
+    private bool TrySetNoDelayOnListeners()
+    {
+        try
+        {
+            foreach (var socket in _sockets)
+            {
+                socket.NoDelay = true;
+            }
+
+            return true;
+        }
+        catch (SocketException)
+        {
+            // Then each accepted socket gets it on its own, as before.
+            return false;
         }
     }
 

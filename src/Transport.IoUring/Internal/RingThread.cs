@@ -239,7 +239,7 @@ internal sealed class RingThread : PipeScheduler
 
         uint generation = _connectionGenerations[slot];
         var (local, remote) = listener.GetEndPoints(fd);
-        if (_options.NoDelay && listener.IsTcp)
+        if (_options.NoDelay && listener.IsTcp && !listener.NoDelayFromListener)
         {
             LibC.SetNoDelay(fd);
         }
