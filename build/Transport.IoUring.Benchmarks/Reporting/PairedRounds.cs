@@ -49,22 +49,24 @@ internal static class PairedRounds
         double[] logs = ratios.Select(r => Math.Log(r)).ToArray();
         double observed = Math.Abs(logs.Sum());
 
-        // Sums equal to the observed one up to rounding count as "at least as far".
-        double threshold = observed - 1e-12 * Math.Max(1, observed);
+        // Sums equal to the observed one up to rounding (the running sum below adds up to 2^20
+        // terms) count as "at least as far", which errs towards a larger p.
+        double threshold = observed - 1e-9 * Math.Max(1, observed);
         int n = logs.Length;
 
         if (n <= ExactLimit)
         {
+            // Gray-code order: each pattern differs from the previous one in one sign, so its sum
+            // is the previous sum with one term flipped.
             long patterns = 1L << n;
-            long asFar = 0;
-            for (long mask = 0; mask < patterns; mask++)
+            var negative = new bool[n];
+            double sum = logs.Sum();
+            long asFar = Math.Abs(sum) >= threshold ? 1 : 0;
+            for (long k = 1; k < patterns; k++)
             {
-                double sum = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    sum += ((mask >> i) & 1) == 0 ? logs[i] : -logs[i];
-                }
-
+                int i = System.Numerics.BitOperations.TrailingZeroCount(k);
+                sum += negative[i] ? 2 * logs[i] : -2 * logs[i];
+                negative[i] = !negative[i];
                 if (Math.Abs(sum) >= threshold)
                 {
                     asFar++;
