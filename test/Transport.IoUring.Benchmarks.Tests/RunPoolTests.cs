@@ -33,6 +33,26 @@ public sealed class RunPoolTests
     }
 
     [Fact]
+    public void SignFlipTestAgreesWithEnumeratingEveryMask()
+    {
+        var random = new Random(7);
+        double[] ratios = Enumerable.Range(0, 12).Select(_ => 0.8 + 0.5 * random.NextDouble()).ToArray();
+        double[] logs = ratios.Select(r => Math.Log(r)).ToArray();
+        double observed = Math.Abs(logs.Sum());
+        int asFar = 0;
+        for (int mask = 0; mask < 1 << logs.Length; mask++)
+        {
+            double sum = logs.Select((l, i) => (mask >> i & 1) == 0 ? l : -l).Sum();
+            if (Math.Abs(sum) >= observed - 1e-9)
+            {
+                asFar++;
+            }
+        }
+
+        Assert.Equal((double)asFar / (1 << logs.Length), PairedRounds.SignFlipPValue(ratios)!.Value, 12);
+    }
+
+    [Fact]
     public void SignFlipTestSamplesLargeSamplesWithAFixedSeed()
     {
         double[] ahead = Enumerable.Repeat(1.05, PairedRounds.ExactLimit + 5).ToArray();
