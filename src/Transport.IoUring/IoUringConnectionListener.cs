@@ -123,16 +123,16 @@ internal sealed class IoUringConnectionListener : IConnectionListener
                 IsTcp = true;
                 _localIsWildcard = ip.Address.Equals(IPAddress.Any) || ip.Address.Equals(IPAddress.IPv6Any);
                 BindTcp(ip);
+
+                // Only on listen sockets of our own: an inherited one is shared with whoever passed
+                // it (systemd), so its connections get the option one by one instead.
+                NoDelayFromListener = _options.NoDelay && TrySetNoDelayOnListeners();
                 break;
 
             default:
                 throw new NotSupportedException($"The io_uring transport cannot bind {EndPoint.GetType().Name} {EndPoint}.");
         }
 
-        if (IsTcp && _options.NoDelay)
-        {
-            NoDelayFromListener = TrySetNoDelayOnListeners();
-        }
     }
 
     private bool TrySetNoDelayOnListeners()

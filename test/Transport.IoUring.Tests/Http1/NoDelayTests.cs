@@ -1,6 +1,10 @@
+using System;
+using System.Net;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Transport.IoUring.Internal;
 using Xunit;
@@ -10,8 +14,9 @@ namespace Transport.IoUring.Tests.Http1;
 
 /// <summary>
 /// <see cref="IoUringTransportOptions.NoDelay"/> reaches the accepted sockets. The transport sets
-/// TCP_NODELAY once on its listen sockets and Linux copies it into each accepted socket, so the
-/// option is read here from the server's own fd of the connection serving the request.
+/// TCP_NODELAY once on the listen sockets it creates, and Linux copies it into each accepted
+/// socket; an inherited listen socket is left as it is and its connections get the option one by
+/// one. The option is read here from the server's own fd of the connection serving the request.
 /// </summary>
 public partial class NoDelayTests(ITestOutputHelper output)
 {
@@ -25,14 +30,7 @@ public partial class NoDelayTests(ITestOutputHelper output)
     [InlineData(false, 2)]
     public async Task AcceptedSocketsCarryTcpNoDelayAsConfigured(bool noDelay, int rings)
     {
-        await using var server = await TestServer.StartAsync(app =>
-        {
-            app.MapGet("/nodelay", (HttpContext context) =>
-            {
-                var connection = (IoUringConnection)context.Features.Get<IIoUringConnectionFeature>()!;
-                return $"{connection.RingId}:{ReadNoDelay(connection.Fd)}";
-            });
-        }, o =>
+        await using var server = await TestServer.StartAsync(MapNoDelay, o =>
         {
             o.NoDelay = noDelay;
             o.RingCount = rings;
@@ -51,6 +49,34 @@ public partial class NoDelayTests(ITestOutputHelper output)
         Assert.Equal(rings, ringsSeen.Count);
     }
 
+    [Fact]
+    public async Task ConnectionsOfAnInheritedListenSocketGetTcpNoDelayWithoutChangingThatSocket()
+    {
+        using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listenSocket.Listen(128);
+        int port = ((IPEndPoint)listenSocket.LocalEndPoint!).Port;
+        int handle = Dup((int)listenSocket.Handle);
+        Assert.True(handle >= 0, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
+
+        await using var server = await TestServer.StartAsync(
+            MapNoDelay,
+            configureKestrel: options => options.Listen(new FileHandleEndPoint((ulong)handle, FileHandleType.Tcp)),
+            output: output);
+        using var client = server.CreateClient();
+        client.BaseAddress = new Uri($"http://127.0.0.1:{port}");
+
+        Assert.EndsWith(":1", await client.GetStringAsync("/nodelay"));
+        Assert.Equal(0, ReadNoDelay((int)listenSocket.Handle));
+    }
+
+    private static void MapNoDelay(WebApplication app)
+        => app.MapGet("/nodelay", (HttpContext context) =>
+        {
+            var connection = (IoUringConnection)context.Features.Get<IIoUringConnectionFeature>()!;
+            return $"{connection.RingId}:{ReadNoDelay(connection.Fd)}";
+        });
+
     private static unsafe int ReadNoDelay(int fd)
     {
         int value = -1;
@@ -58,6 +84,9 @@ public partial class NoDelayTests(ITestOutputHelper output)
         Assert.Equal(0, GetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &length));
         return value;
     }
+
+    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
+    private static partial int Dup(int fd);
 
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     private static unsafe partial int GetSockOpt(int fd, int level, int name, int* value, uint* length);
