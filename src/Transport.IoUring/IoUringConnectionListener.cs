@@ -122,34 +122,15 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             case IPEndPoint ip:
                 IsTcp = true;
                 _localIsWildcard = ip.Address.Equals(IPAddress.Any) || ip.Address.Equals(IPAddress.IPv6Any);
-                BindTcp(ip);
 
                 // Only on listen sockets of our own: an inherited one is shared with whoever passed
                 // it (systemd), so its connections get the option one by one instead.
-                NoDelayFromListener = _options.NoDelay && TrySetNoDelayOnListeners();
+                NoDelayFromListener = _options.NoDelay;
+                BindTcp(ip);
                 break;
 
             default:
                 throw new NotSupportedException($"The io_uring transport cannot bind {EndPoint.GetType().Name} {EndPoint}.");
-        }
-
-    }
-
-    private bool TrySetNoDelayOnListeners()
-    {
-        try
-        {
-            foreach (var socket in _sockets)
-            {
-                socket.NoDelay = true;
-            }
-
-            return true;
-        }
-        catch (SocketException)
-        {
-            // Then each accepted socket gets it on its own, as before.
-            return false;
         }
     }
 
@@ -181,9 +162,24 @@ internal sealed class IoUringConnectionListener : IConnectionListener
         }
     }
 
-    private static Socket CreateTcpSocket(IPEndPoint ip, bool reusePort)
+    private Socket CreateTcpSocket(IPEndPoint ip, bool reusePort)
     {
         var socket = new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (NoDelayFromListener)
+        {
+            // Before listen(): a connection is cloned from the listener when its handshake
+            // completes, even before anyone accepts it.
+            try
+            {
+                socket.NoDelay = true;
+            }
+            catch (SocketException)
+            {
+                // Then each accepted socket gets it on its own.
+                NoDelayFromListener = false;
+            }
+        }
+
         if (ip.Address.Equals(IPAddress.IPv6Any))
         {
             socket.DualMode = true;
