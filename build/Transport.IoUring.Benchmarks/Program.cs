@@ -60,7 +60,6 @@ internal static class Program
         var bombardier = new Option<string?>("--bombardier") { Description = "Path of the bombardier binary (default: PATH, then ../shared/tools/bombardier)" };
         var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
         var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
-
         var pool = new Option<string[]>("--pool") { Description = "Pool the paired rounds of several result files (runs of the same code): --pool A.json B.json ...", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
 
         var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
@@ -153,23 +152,14 @@ internal static class Program
         return command;
     }
 
-    private static async Task<int> CompareAsync(string pathA, string pathB)
-    {
-        try
-        {
-            var a = await RunReport.LoadAsync(pathA).ConfigureAwait(false);
-            var b = await RunReport.LoadAsync(pathB).ConfigureAwait(false);
-            Console.WriteLine(RunComparison.Render(a, b, Path.GetFileName(pathA), Path.GetFileName(pathB)));
-            return 0;
-        }
-        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or FormatException)
-        {
-            Console.Error.WriteLine($"Cannot compare: {ex.Message}");
-            return 2;
-        }
-    }
+    private static Task<int> CompareAsync(string pathA, string pathB)
+        => RenderResultFilesAsync([pathA, pathB], "compare", (runs, names) => RunComparison.Render(runs[0], runs[1], names[0], names[1]));
 
-    private static async Task<int> PoolAsync(string[] paths)
+    private static Task<int> PoolAsync(string[] paths)
+        => RenderResultFilesAsync(paths, "pool", RunPool.Render);
+
+    /// <summary>Loads result files and prints what <paramref name="render"/> makes of them; 2 when one cannot be read.</summary>
+    private static async Task<int> RenderResultFilesAsync(string[] paths, string verb, Func<List<RunReport>, List<string>, string> render)
     {
         try
         {
@@ -179,12 +169,12 @@ internal static class Program
                 runs.Add(await RunReport.LoadAsync(path).ConfigureAwait(false));
             }
 
-            Console.WriteLine(RunPool.Render(runs, paths.Select(p => Path.GetFileName(p)).ToList()));
+            Console.WriteLine(render(runs, paths.Select(p => Path.GetFileName(p)).ToList()));
             return 0;
         }
         catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or FormatException)
         {
-            Console.Error.WriteLine($"Cannot pool: {ex.Message}");
+            Console.Error.WriteLine($"Cannot {verb}: {ex.Message}");
             return 2;
         }
     }
