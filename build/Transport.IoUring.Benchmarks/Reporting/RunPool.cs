@@ -47,21 +47,12 @@ internal static class RunPool
                 .Select(s => s!)
                 .ToList();
 
-            var labels = new List<(string Num, string Den)>();
-            foreach (var scenario in instances)
-            {
-                var names = scenario.Transports.Where(t => !t.Failed).Select(t => t.Name).ToList();
-                foreach (string num in names.Where(MarkdownReport.IsIoUring))
-                {
-                    foreach (string den in names.Where(n => !MarkdownReport.IsIoUring(n)))
-                    {
-                        if (!labels.Contains((num, den)))
-                        {
-                            labels.Add((num, den));
-                        }
-                    }
-                }
-            }
+            // The ratio rows of the run tables (every io_uring transport against every Sockets one).
+            var labels = instances
+                .SelectMany(scenario => TransportRatio.For(MarkdownReport.SummariesOf(scenario).Values.ToList(), MarkdownReport.IsIoUring))
+                .Select(ratio => (ratio.Numerator, ratio.Denominator))
+                .Distinct()
+                .ToList();
 
             foreach (var (num, den) in labels)
             {
