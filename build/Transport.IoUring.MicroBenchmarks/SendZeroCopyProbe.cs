@@ -20,10 +20,6 @@ namespace Transport.IoUring.MicroBenchmarks;
 /// </summary>
 internal static unsafe partial class SendZeroCopyProbe
 {
-    private const byte OpSendZc = 47;
-    private const ushort RecvSendFixedBuf = 1 << 2;
-    private const ushort SendZcReportUsage = 1 << 3;
-    private const uint NotifUsageZcCopied = 1u << 31;
     private const int RusageSelf = 0;
     private const int RusageThread = 1;
     private const int MaxSize = 1 << 20;
@@ -134,8 +130,8 @@ internal static unsafe partial class SendZeroCopyProbe
                 {
                     // SEND_ZC takes SEND's fields, its own flags in ioprio, and the registered
                     // buffer's index in buf_index (0: the only one).
-                    sqe->Opcode = OpSendZc;
-                    sqe->IoPrio = mode == Mode.SendZcFixed ? (ushort)(SendZcReportUsage | RecvSendFixedBuf) : SendZcReportUsage;
+                    sqe->Opcode = Opcode.SendZc;
+                    sqe->IoPrio = mode == Mode.SendZcFixed ? (ushort)(IoPrioFlags.SendZcReportUsage | IoPrioFlags.RecvSendFixedBuf) : IoPrioFlags.SendZcReportUsage;
                 }
 
                 // As a transport would: the next send goes as soon as this one's result is in; the
@@ -200,7 +196,7 @@ internal static unsafe partial class SendZeroCopyProbe
 
         notifications++;
         pending--;
-        if (((uint)cqe.Res & NotifUsageZcCopied) != 0)
+        if (((uint)cqe.Res & CqeFlags.NotifUsageZcCopied) != 0)
         {
             copied++;
         }

@@ -102,6 +102,9 @@ internal static class CqeFlags
     public const uint SockNonEmpty = 1u << 2;
     public const uint Notif = 1u << 3;
     public const int BufferShift = 16;
+
+    /// <summary>In the result of a zero-copy notification: the kernel copied the data after all (6.2).</summary>
+    public const uint NotifUsageZcCopied = 1u << 31;
 }
 
 internal static class PollFlags
@@ -118,6 +121,7 @@ internal static class IoPrioFlags
     public const ushort RecvSendPollFirst = 1 << 0;
     public const ushort RecvMultishot = 1 << 1;    // 6.0
     public const ushort RecvSendFixedBuf = 1 << 2;
+    public const ushort SendZcReportUsage = 1 << 3; // 6.2
     public const ushort AcceptMultishot = 1 << 0;  // 5.19
 }
 

@@ -225,6 +225,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "SockNonEmpty" => "IORING_CQE_F_SOCK_NONEMPTY",
             "Notif" => "IORING_CQE_F_NOTIF",
             "BufferShift" => "IORING_CQE_BUFFER_SHIFT",
+            "NotifUsageZcCopied" => "IORING_NOTIF_USAGE_ZC_COPIED",
             _ => Unmapped(name),
         }),
         (typeof(PollFlags), name => name switch
@@ -241,6 +242,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "RecvSendPollFirst" => "IORING_RECVSEND_POLL_FIRST",
             "RecvMultishot" => "IORING_RECV_MULTISHOT",
             "RecvSendFixedBuf" => "IORING_RECVSEND_FIXED_BUF",
+            "SendZcReportUsage" => "IORING_SEND_ZC_REPORT_USAGE",
             "AcceptMultishot" => "IORING_ACCEPT_MULTISHOT",
             _ => Unmapped(name),
         }),
