@@ -1,10 +1,7 @@
 using System;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Transport.IoUring.Internal;
 using Xunit;
@@ -52,22 +49,17 @@ public partial class NoDelayTests(ITestOutputHelper output)
     [Fact]
     public async Task ConnectionsOfAnInheritedListenSocketGetTcpNoDelayWithoutChangingThatSocket()
     {
-        using var listenSocket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listenSocket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listenSocket.Listen(128);
-        int port = ((IPEndPoint)listenSocket.LocalEndPoint!).Port;
-        int handle = Dup((int)listenSocket.Handle);
-        Assert.True(handle >= 0, $"dup failed: errno {Marshal.GetLastPInvokeError()}");
+        using var inherited = new InheritedListenSocket();
 
         await using var server = await TestServer.StartAsync(
             MapNoDelay,
-            configureKestrel: options => options.Listen(new FileHandleEndPoint((ulong)handle, FileHandleType.Tcp)),
+            configureKestrel: options => options.Listen(inherited.EndPoint),
             output: output);
         using var client = server.CreateClient();
-        client.BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        client.BaseAddress = new Uri($"http://127.0.0.1:{inherited.Port}");
 
         Assert.EndsWith(":1", await client.GetStringAsync("/nodelay"));
-        Assert.Equal(0, ReadNoDelay((int)listenSocket.Handle));
+        Assert.Equal(0, ReadNoDelay((int)inherited.Socket.Handle));
     }
 
     private static void MapNoDelay(WebApplication app)
@@ -84,9 +76,6 @@ public partial class NoDelayTests(ITestOutputHelper output)
         Assert.Equal(0, GetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &length));
         return value;
     }
-
-    [LibraryImport("libc", EntryPoint = "dup", SetLastError = true)]
-    private static partial int Dup(int fd);
 
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)]
     private static unsafe partial int GetSockOpt(int fd, int level, int name, int* value, uint* length);
