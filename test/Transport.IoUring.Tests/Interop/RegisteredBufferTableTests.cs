@@ -22,7 +22,7 @@ public sealed class RegisteredBufferTableTests
         // Nothing queued: RWF_NOWAIT answers -EAGAIN at once instead of holding the buffer.
         ring.PrepareReadFixed(pair.ServerFd, address, 1000, bufferIndex: 2, RwFlags.NoWait, userData: 1);
         var empty = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the empty READ_FIXED");
-        Assert.Equal(-Errno.EAGAIN, empty[0].Res);
+        Assert.Equal(-Errno.EAGAIN, empty[0].Result);
 
         byte[] sent = Enumerable.Range(0, 777).Select(i => (byte)(i * 7)).ToArray();
         pair.Send(sent);
@@ -30,7 +30,7 @@ public sealed class RegisteredBufferTableTests
         ring.PrepareReadFixed(pair.ServerFd, address, 1000, bufferIndex: 2, RwFlags.NoWait, userData: 2);
         var read = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED with data");
         Assert.Equal(2ul, read[0].UserData);
-        Assert.Equal(sent.Length, read[0].Res);
+        Assert.Equal(sent.Length, read[0].Result);
         Assert.Equal(sent, slab.AsSpan(4096, sent.Length).ToArray());
     }
 
@@ -48,7 +48,7 @@ public sealed class RegisteredBufferTableTests
         ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(buffer), buffer.Length, bufferIndex: 1, RwFlags.NoWait, userData: 3);
         var cqes = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED on an empty slot");
 
-        Assert.True(cqes[0].Res < 0, $"expected an error, got {cqes[0].Res}");
+        Assert.True(cqes[0].Result < 0, $"expected an error, got {cqes[0].Result}");
     }
 
     [Fact]
