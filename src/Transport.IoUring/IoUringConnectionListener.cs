@@ -33,7 +33,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     private readonly ConcurrentDictionary<IoUringConnection, byte> _connections = new();
     private readonly List<Socket> _sockets = new();
     private readonly List<RingAcceptor> _acceptors = new();
-    private RingThread[] _rings = [];
+    private RingThread[] _ringThreads = [];
     private bool _localIsWildcard;
     private string? _unixSocketPathToDelete;
     private Task? _unbindTask;
@@ -65,7 +65,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     /// <summary>Binds the listen socket(s) and starts accepting on every ring.</summary>
     internal void Bind()
     {
-        _rings = _ringGroup.Acquire();
+        _ringThreads = _ringGroup.Acquire();
         try
         {
             BindSockets();
@@ -81,12 +81,12 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             throw;
         }
 
-        for (int i = 0; i < _rings.Length; i++)
+        for (int i = 0; i < _ringThreads.Length; i++)
         {
             var socket = _sockets.Count == 1 ? _sockets[0] : _sockets[i];
-            var acceptor = new RingAcceptor(_rings[i], this, (int)socket.SafeHandle.DangerousGetHandle());
+            var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle());
             _acceptors.Add(acceptor);
-            _rings[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
+            _ringThreads[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
         }
     }
 
@@ -138,7 +138,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 
     private void BindTcp(IPEndPoint ip)
     {
-        bool reusePort = _options.ReusePort && _rings.Length > 1;
+        bool reusePort = _options.ReusePort && _ringThreads.Length > 1;
         if (reusePort && ip.Port != 0)
         {
             // SO_REUSEPORT would let this bind join a group another process of the same user holds
@@ -148,7 +148,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             BindOrThrow(probe, ip);
         }
 
-        int count = reusePort ? _rings.Length : 1;
+        int count = reusePort ? _ringThreads.Length : 1;
         for (int i = 0; i < count; i++)
         {
             var socket = CreateTcpSocket(ip, reusePort);

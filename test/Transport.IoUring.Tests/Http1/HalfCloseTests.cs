@@ -165,7 +165,7 @@ public class HalfCloseTests(ITestOutputHelper output)
         {
             Assert.Equal(PeerClose.Fin, close);
             Assert.Equal(200, StatusOf(data));
-            Assert.EndsWith(bodyRead, Encoding.ASCII.GetString(data), StringComparison.Ordinal);
+            Assert.Equal([bodyRead], ResponseBodies(Encoding.ASCII.GetString(data)));
         }
 
         await tracker[connectionId].ConnectionClosedFired.Task.WaitAsync(Bounded.Wait);
