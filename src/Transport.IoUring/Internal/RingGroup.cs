@@ -17,7 +17,12 @@ internal sealed class RingGroup
     private readonly ILoggerFactory _loggerFactory;
     private readonly object _lock = new();
     private RingThread[]? _rings;
+    private PoolEviction? _eviction;
     private int _listeners;
+
+    // Pools of stopped rings that still had blocks rented when their ring stopped (Kestrel may still
+    // hold pipes then); dropped once everything is back. For the test suite's leak check.
+    private readonly List<PinnedBlockMemoryPool> _stoppedPoolsWithRentedBlocks = new();
 
     // For metrics, whose counters must not go back when the rings stop and start again: rings
     // still stopping, and the totals of rings that have stopped, by ring id.
@@ -39,6 +44,50 @@ internal sealed class RingGroup
             lock (_lock)
             {
                 return _rings;
+            }
+        }
+    }
+
+    /// <summary>The timer releasing the running rings' idle pool memory (null when none run).</summary>
+    public PoolEviction? Eviction
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _eviction;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Blocks rented from the pools of the running rings and of rings that stopped; any thread.
+    /// After the server stopped, anything above zero is a block no pipe gave back.
+    /// </summary>
+    public long RentedBlocks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long rented = 0;
+                foreach (var ring in (IEnumerable<RingThread>?)_rings ?? [])
+                {
+                    rented += ring.MemoryPool.RentedBlocks;
+                }
+
+                foreach (var ring in _stopping)
+                {
+                    rented += ring.MemoryPool.RentedBlocks;
+                }
+
+                _stoppedPoolsWithRentedBlocks.RemoveAll(static pool => pool.RentedBlocks == 0);
+                foreach (var pool in _stoppedPoolsWithRentedBlocks)
+                {
+                    rented += pool.RentedBlocks;
+                }
+
+                return rented;
             }
         }
     }
@@ -73,6 +122,7 @@ internal sealed class RingGroup
             }
 
             _rings = rings;
+            _eviction = new PoolEviction(rings, _options.MemoryPoolEvictionPeriod, _loggerFactory.CreateLogger("Transport.IoUring"));
             return rings;
         }
     }
@@ -90,17 +140,26 @@ internal sealed class RingGroup
     public async Task ReleaseAsync()
     {
         RingThread[]? toStop = null;
+        PoolEviction? eviction = null;
         lock (_lock)
         {
             if (--_listeners == 0)
             {
                 toStop = _rings;
                 _rings = null;
+                eviction = _eviction;
+                _eviction = null;
                 if (toStop is not null)
                 {
                     _stopping.AddRange(toStop);
                 }
             }
+        }
+
+        if (eviction is not null)
+        {
+            // Before the rings stop: an eviction pass may be waiting for a ring to empty a slot.
+            await eviction.DisposeAsync().ConfigureAwait(false);
         }
 
         if (toStop is not null)
@@ -113,6 +172,10 @@ internal sealed class RingGroup
                     _stoppedTotals ??= new RingCounters[_options.RingCount];
                     _stoppedTotals[ring.Id].AddTotals(ring.ReadCounters());
                     _stopping.Remove(ring);
+                    if (ring.MemoryPool.RentedBlocks != 0)
+                    {
+                        _stoppedPoolsWithRentedBlocks.Add(ring.MemoryPool);
+                    }
                 }
             }
         }

@@ -40,9 +40,7 @@ internal sealed class RingThread : PipeScheduler
     private ProvidedBufferRing? _bufferRing;
     private EventFd? _eventFd;
     private RegisteredBufferTable? _registeredBuffers;
-    private byte[] _slabRegistration = new byte[64];   // per slab: 0 not yet tried, 1 registered, 2 not registrable
-    private bool _registrationLimitLogged;
-    private long _fixedBufferReads;
+    private RegisteredSlabs? _registeredSlabs;
     private bool _wakeArmed;
     private bool _stopRequested;
 
@@ -109,7 +107,10 @@ internal sealed class RingThread : PipeScheduler
     public int ActiveConnections => Volatile.Read(ref _activeConnections);
 
     /// <summary>Reads that went into registered pipe memory (IORING_OP_READ_FIXED).</summary>
-    public long FixedBufferReads => Volatile.Read(ref _fixedBufferReads);
+    public long FixedBufferReads => _registeredSlabs?.FixedBufferReads ?? 0;
+
+    /// <summary>The pool slabs registered with this ring's kernel table (null unless PollAndReceive uses registered buffers).</summary>
+    public RegisteredSlabs? RegisteredSlabs => _registeredSlabs;
 
     /// <summary>Connections this ring has accepted since it started.</summary>
     public long AcceptedConnections => Volatile.Read(ref _acceptedConnections);
@@ -178,38 +179,7 @@ internal sealed class RingThread : PipeScheduler
     /// The registered-buffer index of the pool slab <paramref name="memory"/> lies in, registering
     /// the slab on first use; -1 when it is not (or cannot be) registered.
     /// </summary>
-    public int GetFixedBufferIndex(Memory<byte> memory)
-    {
-        Debug.Assert(IsOnRingThread);
-        if (_registeredBuffers is null || !MemoryPool.TryGetSlab(memory, out int slab, out byte[]? array) || slab >= _registeredBuffers.Slots)
-        {
-            return -1;
-        }
-
-        if (slab >= _slabRegistration.Length)
-        {
-            Array.Resize(ref _slabRegistration, Math.Max(slab + 1, _slabRegistration.Length * 2));
-        }
-
-        if (_slabRegistration[slab] == 0)
-        {
-            int errno = _registeredBuffers.TryRegister(slab, LibC.AddressOfPinned(array), array.Length);
-            _slabRegistration[slab] = errno == 0 ? (byte)1 : (byte)2;
-            if (errno != 0 && !_registrationLimitLogged)
-            {
-                _registrationLimitLogged = true;
-                IoUringLog.RegisteredBuffersLimited(_logger, Id, slab, LibC.Describe(errno));
-            }
-        }
-
-        if (_slabRegistration[slab] != 1)
-        {
-            return -1;
-        }
-
-        Volatile.Write(ref _fixedBufferReads, _fixedBufferReads + 1);
-        return slab;
-    }
+    public int GetFixedBufferIndex(Memory<byte> memory) => _registeredSlabs?.GetFixedBufferIndex(memory) ?? -1;
 
     public void SubmitCancel(ulong targetUserData, int slot, uint generation)
     {
@@ -390,6 +360,10 @@ internal sealed class RingThread : PipeScheduler
         if (_registeredBuffers is null)
         {
             Features &= ~RingFeatures.RegisteredBuffers;
+        }
+        else
+        {
+            _registeredSlabs = new RegisteredSlabs(_registeredBuffers, MemoryPool, this, _logger);
         }
 
         _eventFd = new EventFd();
@@ -622,6 +596,11 @@ internal sealed class RingThread : PipeScheduler
 
         // A read the ring never completed may still name the buffer: then it is left to the process.
         _eventFd?.Close(readInFlight: wakeReadInFlight);
+        if (MemoryPool.RentedBlocks != 0)
+        {
+            IoUringLog.PoolBlocksRentedAtStop(_logger, Id, MemoryPool.RentedBlocks);
+        }
+
         MemoryPool.Dispose();
         GatherLists.Dispose();
     }
