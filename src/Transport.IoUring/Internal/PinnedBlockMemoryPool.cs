@@ -57,7 +57,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     public long RentedBlocks => Interlocked.Read(ref _rentedBlocks);
 
     /// <summary>Bytes held by the pool and free for reuse (rented blocks excluded).</summary>
-    public long PooledBytes => AllocatedBytes - RentedBlocks * BlockSize;
+    public long PooledBytes => Volatile.Read(ref _disposed) != 0 ? 0 : AllocatedBytes - RentedBlocks * BlockSize;
 
     /// <summary>Bytes rented since the pool was created (every rent counts its block).</summary>
     public long RentedBytesTotal => Interlocked.Read(ref _rentedBytesTotal);

@@ -213,6 +213,7 @@ internal sealed class RingGroup
         {
             total.AddTotals(ring);
             total.ActiveConnections += ring.ActiveConnections;
+            total.PoolPooledBytes += ring.PoolPooledBytes;
         }
     }
 }

@@ -137,6 +137,10 @@ internal sealed class RingThread : PipeScheduler
             ReapedCqes = ring?.ReapedCqes ?? 0,
             CqOverflows = ring?.CqOverflowCount ?? 0,
             ApplicationStalls = _applicationQueue?.Stalls ?? 0,
+            PoolPooledBytes = MemoryPool.PooledBytes,
+            PoolAllocatedBytes = MemoryPool.AllocatedBytesTotal,
+            PoolEvictedBytes = MemoryPool.EvictedBytesTotal,
+            PoolRentedBytes = MemoryPool.RentedBytesTotal,
         };
     }
 
