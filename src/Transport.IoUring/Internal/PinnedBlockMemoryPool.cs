@@ -46,6 +46,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
     private long _rentedBytesTotal;
     private long _allocatedBytesTotal;
     private long _evictedBytesTotal;
+    private long _doubleReturns;
     private int _disposed;
 
     public override int MaxBufferSize => BlockSize;
@@ -64,6 +65,9 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
 
     /// <summary>Bytes of slabs allocated since the pool was created.</summary>
     public long AllocatedBytesTotal => Interlocked.Read(ref _allocatedBytesTotal);
+
+    /// <summary>Blocks returned a second time (each also threw); a bug in whoever returned them.</summary>
+    public long DoubleReturns => Interlocked.Read(ref _doubleReturns);
 
     /// <summary>Bytes of slabs released by eviction since the pool was created.</summary>
     public long EvictedBytesTotal => Interlocked.Read(ref _evictedBytesTotal);
@@ -246,6 +250,7 @@ internal sealed class PinnedBlockMemoryPool : MemoryPool<byte>
         // Atomic, so two threads returning the same block cannot both succeed.
         if (!block.TryMarkReturned())
         {
+            Interlocked.Increment(ref _doubleReturns);
             throw new InvalidOperationException("A block of the io_uring transport's memory pool was returned twice.");
         }
 

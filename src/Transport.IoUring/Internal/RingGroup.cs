@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Transport.IoUring.Interop;
@@ -23,6 +24,7 @@ internal sealed class RingGroup
     // Pools of stopped rings that still had blocks rented when their ring stopped (Kestrel may still
     // hold pipes then); dropped once everything is back. For the test suite's leak check.
     private readonly List<PinnedBlockMemoryPool> _stoppedPoolsWithRentedBlocks = new();
+    private long _doubleReturns;
 
     // For metrics, whose counters must not go back when the rings stop and start again: rings
     // still stopping, and the totals of rings that have stopped, by ring id.
@@ -88,6 +90,18 @@ internal sealed class RingGroup
                 }
 
                 return rented;
+            }
+        }
+    }
+
+    /// <summary>Blocks returned twice to the pools of this group's rings, since the first start; any thread.</summary>
+    public long DoubleReturns
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _doubleReturns + ((IEnumerable<RingThread>?)_rings ?? []).Concat(_stopping).Sum(r => r.MemoryPool.DoubleReturns);
             }
         }
     }
@@ -172,6 +186,7 @@ internal sealed class RingGroup
                     _stoppedTotals ??= new RingCounters[_options.RingCount];
                     _stoppedTotals[ring.Id].AddTotals(ring.ReadCounters());
                     _stopping.Remove(ring);
+                    _doubleReturns += ring.MemoryPool.DoubleReturns;
                     if (ring.MemoryPool.RentedBlocks != 0)
                     {
                         _stoppedPoolsWithRentedBlocks.Add(ring.MemoryPool);
