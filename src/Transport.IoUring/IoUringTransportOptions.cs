@@ -85,6 +85,13 @@ public sealed class IoUringTransportOptions
     internal int SimulatedEnterErrorInterval { get; set; }
 
     /// <summary>
+    /// How often each ring's memory pool releases idle slabs (<see cref="Internal.PoolEviction"/>);
+    /// <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>: never by itself (tests evict by hand).
+    /// Defaults to 10 s, Kestrel's eviction period.
+    /// </summary>
+    internal TimeSpan MemoryPoolEvictionPeriod { get; set; } = Internal.PoolEviction.DefaultPeriod;
+
+    /// <summary>
     /// The host's meter factory, which the transport's metrics are created with; set from the service
     /// provider by <c>UseIoUring</c> (<see cref="Internal.MeterFactoryOptionsSetup"/>). Null: no metrics.
     /// A field, not a property: the configuration binder (reflection or source-generated) binds

@@ -36,6 +36,18 @@ internal static partial class IoUringLog
     [LoggerMessage(9, LogLevel.Warning, "Ring {RingId} could not register pipe memory slab {SlabIndex} with the kernel ({Error}); reads into unregistered slabs use plain recv. Raise RLIMIT_MEMLOCK (ulimit -l) to register more.", EventName = "RegisteredBuffersLimited")]
     public static partial void RegisteredBuffersLimited(ILogger logger, int ringId, int slabIndex, string error);
 
+    [LoggerMessage(60, LogLevel.Warning, "Ring {RingId} could not empty registered-buffer slot {SlabIndex} of an evicted pipe memory slab ({Error}); the slab is kept and its slot is not reused.", EventName = "SlabUnregisterFailed")]
+    public static partial void SlabUnregisterFailed(ILogger logger, int ringId, int slabIndex, string error);
+
+    [LoggerMessage(61, LogLevel.Debug, "Ring {RingId}'s memory pool released {Slabs} idle slab(s) ({Bytes} bytes); {PooledBytes} bytes stay pooled and {RentedBytes} rented.", EventName = "PoolEvicted")]
+    public static partial void PoolEvicted(ILogger logger, int ringId, int slabs, long bytes, long pooledBytes, long rentedBytes);
+
+    [LoggerMessage(62, LogLevel.Debug, "Ring {RingId} stopped with {Blocks} block(s) of its memory pool still rented (held by pipes the application has not completed yet, or leaked).", EventName = "PoolBlocksRentedAtStop")]
+    public static partial void PoolBlocksRentedAtStop(ILogger logger, int ringId, long blocks);
+
+    [LoggerMessage(63, LogLevel.Error, "Releasing idle pipe memory failed; eviction stops until the rings restart.", EventName = "PoolEvictionFailed")]
+    public static partial void PoolEvictionFailed(ILogger logger, Exception exception);
+
     // Per-connection events, category Transport.IoUring.Connections (as Kestrel's Sockets transport logs them).
 
     [LoggerMessage(20, LogLevel.Debug, @"Connection id ""{ConnectionId}"" received FIN.", EventName = "ConnectionReadFin")]

@@ -47,6 +47,16 @@ internal sealed class IoUringMetrics
             unit: "{cqe}", description: "Completions the kernel dropped because the completion queue was full (its cq_overflow counter).");
         Meter.CreateObservableCounter("io_uring.application.stalls", () => Observe(static (in RingCounters c) => c.ApplicationStalls),
             unit: "{batch}", description: "Batches of application continuations the ring stopped waiting for after 1 ms, because one of them blocked or ran long; the batch goes on on its own thread and the ring serves its other connections.");
+        // The pipes' memory pools, one per ring, under the names of Kestrel's own pool
+        // (meter Microsoft.AspNetCore.MemoryPool, aspnetcore.memory_pool.*) with this meter's prefix.
+        Meter.CreateObservableUpDownCounter("io_uring.memory_pool.pooled", () => Observe(static (in RingCounters c) => c.PoolPooledBytes),
+            unit: "By", description: "Bytes held by the ring's memory pool and available for reuse.");
+        Meter.CreateObservableCounter("io_uring.memory_pool.allocated", () => Observe(static (in RingCounters c) => c.PoolAllocatedBytes),
+            unit: "By", description: "Bytes the ring's memory pool allocated (128 KiB slabs).");
+        Meter.CreateObservableCounter("io_uring.memory_pool.evicted", () => Observe(static (in RingCounters c) => c.PoolEvictedBytes),
+            unit: "By", description: "Bytes the ring's memory pool released because they stayed idle through an eviction period.");
+        Meter.CreateObservableCounter("io_uring.memory_pool.rented", () => Observe(static (in RingCounters c) => c.PoolRentedBytes),
+            unit: "By", description: "Bytes rented from the ring's memory pool (4 KiB blocks, each rent counted).");
         Meter.CreateObservableCounter("io_uring.sockets_fallbacks", ObserveFallbacks,
             unit: "{endpoint}", description: "Endpoints bound with Kestrel's Sockets transport because io_uring is unavailable here.");
     }

@@ -26,7 +26,13 @@ internal struct RingCounters
     public long CqOverflows;
     public long ApplicationStalls;
 
-    /// <summary>Adds the cumulative counts of <paramref name="other"/> (not its active connections).</summary>
+    // The ring's memory pool (PinnedBlockMemoryPool), bytes. Pooled is a level, like ActiveConnections.
+    public long PoolPooledBytes;
+    public long PoolAllocatedBytes;
+    public long PoolEvictedBytes;
+    public long PoolRentedBytes;
+
+    /// <summary>Adds the cumulative counts of <paramref name="other"/> (not its levels: active connections, pooled bytes).</summary>
     public void AddTotals(in RingCounters other)
     {
         BytesReceived += other.BytesReceived;
@@ -38,5 +44,8 @@ internal struct RingCounters
         ReapedCqes += other.ReapedCqes;
         CqOverflows += other.CqOverflows;
         ApplicationStalls += other.ApplicationStalls;
+        PoolAllocatedBytes += other.PoolAllocatedBytes;
+        PoolEvictedBytes += other.PoolEvictedBytes;
+        PoolRentedBytes += other.PoolRentedBytes;
     }
 }

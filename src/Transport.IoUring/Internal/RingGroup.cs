@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using Transport.IoUring.Interop;
@@ -17,7 +18,13 @@ internal sealed class RingGroup
     private readonly ILoggerFactory _loggerFactory;
     private readonly object _lock = new();
     private RingThread[]? _rings;
+    private PoolEviction? _eviction;
     private int _listeners;
+
+    // Pools of stopped rings that still had blocks rented when their ring stopped (Kestrel may still
+    // hold pipes then); dropped once everything is back. For the test suite's leak check.
+    private readonly List<PinnedBlockMemoryPool> _stoppedPoolsWithRentedBlocks = new();
+    private long _doubleReturns;
 
     // For metrics, whose counters must not go back when the rings stop and start again: rings
     // still stopping, and the totals of rings that have stopped, by ring id.
@@ -39,6 +46,62 @@ internal sealed class RingGroup
             lock (_lock)
             {
                 return _rings;
+            }
+        }
+    }
+
+    /// <summary>The timer releasing the running rings' idle pool memory (null when none run).</summary>
+    public PoolEviction? Eviction
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _eviction;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Blocks rented from the pools of the running rings and of rings that stopped; any thread.
+    /// After the server stopped, anything above zero is a block no pipe gave back.
+    /// </summary>
+    public long RentedBlocks
+    {
+        get
+        {
+            lock (_lock)
+            {
+                long rented = 0;
+                foreach (var ring in (IEnumerable<RingThread>?)_rings ?? [])
+                {
+                    rented += ring.MemoryPool.RentedBlocks;
+                }
+
+                foreach (var ring in _stopping)
+                {
+                    rented += ring.MemoryPool.RentedBlocks;
+                }
+
+                _stoppedPoolsWithRentedBlocks.RemoveAll(static pool => pool.RentedBlocks == 0);
+                foreach (var pool in _stoppedPoolsWithRentedBlocks)
+                {
+                    rented += pool.RentedBlocks;
+                }
+
+                return rented;
+            }
+        }
+    }
+
+    /// <summary>Blocks returned twice to the pools of this group's rings, since the first start; any thread.</summary>
+    public long DoubleReturns
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _doubleReturns + ((IEnumerable<RingThread>?)_rings ?? []).Concat(_stopping).Sum(r => r.MemoryPool.DoubleReturns);
             }
         }
     }
@@ -74,6 +137,7 @@ internal sealed class RingGroup
             }
 
             _rings = rings;
+            _eviction = new PoolEviction(rings, _options.MemoryPoolEvictionPeriod, _loggerFactory.CreateLogger("Transport.IoUring"));
             return rings;
         }
     }
@@ -101,17 +165,26 @@ internal sealed class RingGroup
         }
 
         RingThread[]? toStop = null;
+        PoolEviction? eviction = null;
         lock (_lock)
         {
             if (--_listeners == 0)
             {
                 toStop = _rings;
                 _rings = null;
+                eviction = _eviction;
+                _eviction = null;
                 if (toStop is not null)
                 {
                     _stopping.AddRange(toStop);
                 }
             }
+        }
+
+        if (eviction is not null)
+        {
+            // Before the rings stop: an eviction pass may be waiting for a ring to empty a slot.
+            await eviction.DisposeAsync().ConfigureAwait(false);
         }
 
         if (toStop is not null)
@@ -124,6 +197,11 @@ internal sealed class RingGroup
                     _stoppedTotals ??= new RingCounters[_options.RingCount];
                     _stoppedTotals[ring.Id].AddTotals(ring.ReadCounters());
                     _stopping.Remove(ring);
+                    _doubleReturns += ring.MemoryPool.DoubleReturns;
+                    if (ring.MemoryPool.RentedBlocks != 0)
+                    {
+                        _stoppedPoolsWithRentedBlocks.Add(ring.MemoryPool);
+                    }
                 }
             }
         }
@@ -161,6 +239,7 @@ internal sealed class RingGroup
         {
             total.AddTotals(ring);
             total.ActiveConnections += ring.ActiveConnections;
+            total.PoolPooledBytes += ring.PoolPooledBytes;
         }
     }
 }

@@ -10,7 +10,10 @@ internal sealed partial class RingThread
     public int RingFd => _ring?.Fd ?? -1;
 
     /// <summary>Reads that went into registered pipe memory (IORING_OP_READ_FIXED).</summary>
-    public long FixedBufferReads => Volatile.Read(ref _fixedBufferReads);
+    public long FixedBufferReads => _registeredSlabs?.FixedBufferReads ?? 0;
+
+    /// <summary>The pool slabs registered with this ring's kernel table (null unless PollAndReceive uses registered buffers).</summary>
+    public RegisteredSlabs? RegisteredSlabs => _registeredSlabs;
 
     /// <summary>Completions that arrived for a recycled slot and were dropped.</summary>
     public long StaleCompletions { get; private set; }
@@ -40,6 +43,10 @@ internal sealed partial class RingThread
             ReapedCqes = ring?.ReapedCqes ?? 0,
             CqOverflows = ring?.CqOverflowCount ?? 0,
             ApplicationStalls = _applicationQueue?.Stalls ?? 0,
+            PoolPooledBytes = MemoryPool.PooledBytes,
+            PoolAllocatedBytes = MemoryPool.AllocatedBytesTotal,
+            PoolEvictedBytes = MemoryPool.EvictedBytesTotal,
+            PoolRentedBytes = MemoryPool.RentedBytesTotal,
         };
     }
 

@@ -54,6 +54,10 @@ internal sealed partial class RingThread
         {
             Features &= ~RingFeatures.RegisteredBuffers;
         }
+        else
+        {
+            _registeredSlabs = new RegisteredSlabs(_registeredBuffers, MemoryPool, this, _logger);
+        }
 
         ArmWake();
     }
@@ -71,6 +75,11 @@ internal sealed partial class RingThread
 
         // A read the ring never completed may still name the buffer: then it is left to the process.
         _workQueue.Close(readInFlight: wakeReadInFlight);
+        if (MemoryPool.RentedBlocks != 0)
+        {
+            IoUringLog.PoolBlocksRentedAtStop(_logger, Id, MemoryPool.RentedBlocks);
+        }
+
         MemoryPool.Dispose();
         GatherLists.Dispose();
     }
@@ -79,36 +88,5 @@ internal sealed partial class RingThread
     /// The registered-buffer index of the pool slab <paramref name="memory"/> lies in, registering
     /// the slab on first use; -1 when it is not (or cannot be) registered.
     /// </summary>
-    public int GetFixedBufferIndex(Memory<byte> memory)
-    {
-        Debug.Assert(IsOnRingThread);
-        if (_registeredBuffers is null || !MemoryPool.TryGetSlab(memory, out int slab, out byte[]? array) || slab >= _registeredBuffers.Slots)
-        {
-            return -1;
-        }
-
-        if (slab >= _slabRegistration.Length)
-        {
-            Array.Resize(ref _slabRegistration, Math.Max(slab + 1, _slabRegistration.Length * 2));
-        }
-
-        if (_slabRegistration[slab] == 0)
-        {
-            int errno = _registeredBuffers.TryRegister(slab, LibC.AddressOfPinned(array), array.Length);
-            _slabRegistration[slab] = errno == 0 ? (byte)1 : (byte)2;
-            if (errno != 0 && !_registrationLimitLogged)
-            {
-                _registrationLimitLogged = true;
-                IoUringLog.RegisteredBuffersLimited(_logger, Id, slab, LibC.Describe(errno));
-            }
-        }
-
-        if (_slabRegistration[slab] != 1)
-        {
-            return -1;
-        }
-
-        Volatile.Write(ref _fixedBufferReads, _fixedBufferReads + 1);
-        return slab;
-    }
+    public int GetFixedBufferIndex(Memory<byte> memory) => _registeredSlabs?.GetFixedBufferIndex(memory) ?? -1;
 }

@@ -41,9 +41,7 @@ internal sealed partial class RingThread : PipeScheduler
     private Ring? _ring;
     private ProvidedBufferRing? _bufferRing;
     private RegisteredBufferTable? _registeredBuffers;
-    private byte[] _slabRegistration = new byte[64];   // per slab: 0 not yet tried, 1 registered, 2 not registrable
-    private bool _registrationLimitLogged;
-    private long _fixedBufferReads;
+    private RegisteredSlabs? _registeredSlabs;
     private bool _wakeArmed;
     private long _stopDeadline;       // 0 until a stop is requested, then Environment.TickCount64 to give up at
 

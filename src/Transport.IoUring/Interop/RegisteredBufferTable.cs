@@ -57,6 +57,28 @@ internal sealed unsafe class RegisteredBufferTable : IDisposable
         return ret < 0 ? -ret : 0;
     }
 
+    /// <summary>
+    /// Empties slot <paramref name="index"/> (an update with a null, zero-length iovec); returns 0 or
+    /// the errno. New READ_FIXEDs naming the slot fail from then on; a request already holding the
+    /// old buffer keeps the kernel's reference to its pages until it completes, and the pages are
+    /// unpinned (and uncharged from RLIMIT_MEMLOCK) after that.
+    /// </summary>
+    public int TryUnregister(int index)
+    {
+        if ((uint)index >= (uint)Slots)
+        {
+            return Errno.EINVAL;
+        }
+
+        IoVec iov = default;
+        RsrcUpdate2 update = default;
+        update.Offset = (uint)index;
+        update.Data = (ulong)&iov;
+        update.Nr = 1;
+        int ret = _ring.Register(RegisterOp.RegisterBuffersUpdate, &update, (uint)sizeof(RsrcUpdate2));
+        return ret < 0 ? -ret : 0;
+    }
+
     public void Dispose()
     {
         if (_registered)

@@ -109,12 +109,38 @@ public sealed class TestServer : IAsyncDisposable
         };
     }
 
+    /// <summary>How long <see cref="DisposeAsync"/> waits for the pools' blocks to come back before it fails the test.</summary>
+    public TimeSpan LeakCheckPatience { get; set; } = TimeSpan.FromSeconds(10);
+
     public async ValueTask DisposeAsync()
     {
         // Bounded: a connection the transport never closes keeps Kestrel's shutdown waiting; that
         // must fail the test, not hang the whole run.
         await App.StopAsync().WaitAsync(TimeSpan.FromSeconds(120));
+        var rings = Factory?.RingGroup;
         await App.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        if (rings is not null)
+        {
+            await AssertNoPoolBlockLeftRentedAsync(rings, LeakCheckPatience);
+        }
+    }
+
+    /// <summary>
+    /// The leak check of the transport's memory pools, like System.IO.Pipelines' test pool: once the
+    /// server has stopped, every block its pipes rented must be back, none returned twice.
+    /// </summary>
+    internal static async Task AssertNoPoolBlockLeftRentedAsync(RingGroup rings, TimeSpan patience)
+    {
+        // Kestrel completes the last pipes as its connections finish disposing, possibly on the
+        // thread pool just after the host returned: give them a moment.
+        var deadline = DateTime.UtcNow + patience;
+        while (rings.RentedBlocks != 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(rings.RentedBlocks == 0, $"{rings.RentedBlocks} block(s) of the transport's memory pool were still rented {patience.TotalSeconds} s after the server stopped: a pipe (or whoever rented them) never gave them back.");
+        Assert.True(rings.DoubleReturns == 0, $"{rings.DoubleReturns} block(s) of the transport's memory pool were returned twice.");
     }
 
     private sealed class TransportCheckingHandler(string expected) : DelegatingHandler

@@ -130,6 +130,140 @@ public sealed class PinnedBlockMemoryPoolTests
         Assert.Equal(0, pool.RentedBlocks);
     }
 
+    [Fact]
+    public void IdleSlabsAreReleasedOnlyAfterAPeriodThatDidNotNeedThem()
+    {
+        using var pool = new PinnedBlockMemoryPool();
+        var blocks = RentMany(pool, 4 * 32);
+        Assert.Equal(4 * PinnedBlockMemoryPool.SlabSize, pool.AllocatedBytes);
+        foreach (var b in blocks)
+        {
+            b.Dispose();
+        }
+
+        // The period that just ended needed all four slabs at once: they stay.
+        Assert.Empty(pool.EvictIdleSlabs());
+        Assert.Equal(4 * PinnedBlockMemoryPool.SlabSize, pool.PooledBytes);
+
+        // A whole period without a rent: every idle slab goes.
+        var evicted = pool.EvictIdleSlabs();
+        Assert.Equal(4, evicted.Count);
+        Assert.Equal(0, pool.AllocatedBytes);
+        Assert.Equal(0, pool.PooledBytes);
+        Assert.Equal(4 * PinnedBlockMemoryPool.SlabSize, pool.EvictedBytesTotal);
+        Assert.Equal(4 * PinnedBlockMemoryPool.SlabSize, pool.AllocatedBytesTotal);
+    }
+
+    [Fact]
+    public void ASlabWithABlockStillRentedIsKeptAndItsBlockStaysUsable()
+    {
+        using var pool = new PinnedBlockMemoryPool();
+        var blocks = RentMany(pool, 64);
+        var held = blocks[5];
+        foreach (var b in blocks.Where(b => b != held))
+        {
+            b.Dispose();
+        }
+
+        pool.EvictIdleSlabs();
+        var evicted = pool.EvictIdleSlabs();
+
+        Assert.Single(evicted);
+        Assert.Equal(PinnedBlockMemoryPool.SlabSize, pool.AllocatedBytes);
+        Assert.True(pool.TryGetSlab(held.Memory, out _, out var slab));
+        Assert.NotSame(evicted[0].Array, slab);
+        Assert.False(pool.TryGetSlab(new Memory<byte>(evicted[0].Array, 0, 4096), out _, out _));
+        held.Memory.Span.Fill(7);
+
+        // The kept slab's other blocks are lent again, and no evicted block is.
+        var again = RentMany(pool, 31);
+        Assert.All(again, b => Assert.Same(slab, Segment(b).Array));
+        Assert.Equal(PinnedBlockMemoryPool.SlabSize, pool.AllocatedBytes);
+        Assert.True(held.Memory.Span.IndexOfAnyExcept((byte)7) < 0, "a block rented after the eviction overlapped the held one");
+        foreach (var b in again.Append(held))
+        {
+            b.Dispose();
+        }
+
+        Assert.Equal(0, pool.RentedBlocks);
+    }
+
+    [Fact]
+    public void AnEvictedSlabsIndexIsNotGivenToANewSlabUntilItIsReleased()
+    {
+        using var pool = new PinnedBlockMemoryPool();
+        var first = RentMany(pool, 32);
+        Assert.True(pool.TryGetSlab(first[0].Memory, out int firstIndex, out _));
+        first.ForEach(b => b.Dispose());
+        pool.EvictIdleSlabs();
+        var evicted = Assert.Single(pool.EvictIdleSlabs());
+        Assert.Equal(firstIndex, evicted.Index);
+
+        var second = pool.Rent();
+        Assert.True(pool.TryGetSlab(second.Memory, out int secondIndex, out _));
+        Assert.NotEqual(firstIndex, secondIndex); // the kernel may still name the old slab under firstIndex
+
+        pool.ReleaseSlabIndex(firstIndex);
+        var third = RentMany(pool, 32); // 31 from the second slab, then a new one
+        Assert.True(pool.TryGetSlab(third[^1].Memory, out int thirdIndex, out _));
+        Assert.Equal(firstIndex, thirdIndex);
+        second.Dispose();
+        third.ForEach(b => b.Dispose());
+    }
+
+    [Fact]
+    public void EvictionRacingRentersNeverLendAnEvictedOrSharedBlock()
+    {
+        using var pool = new PinnedBlockMemoryPool();
+        using var stop = new System.Threading.CancellationTokenSource();
+        int evictedSlabs = 0;
+        // A thread of its own: the thread pool's few threads are busy with the renters.
+        var evictor = new System.Threading.Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                foreach (var slab in pool.EvictIdleSlabs())
+                {
+                    // An evicted slab is nobody's: scribbling over it must not show in any renter's block.
+                    slab.Array.AsSpan().Fill(0xEE);
+                    pool.ReleaseSlabIndex(slab.Index);
+                    System.Threading.Interlocked.Increment(ref evictedSlabs);
+                }
+            }
+        });
+        evictor.Start();
+
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, worker =>
+        {
+            byte mark = (byte)(worker + 1);
+            var held = new List<IMemoryOwner<byte>>();
+            // Bursts of 200 blocks between stretches of 4, so slabs keep falling idle and coming back.
+            for (int i = 0; i < 20_000; i++)
+            {
+                var block = pool.Rent();
+                block.Memory.Span.Fill(mark);
+                held.Add(block);
+                if (held.Count == ((i / 1000) % 2 == 0 ? 200 : 4))
+                {
+                    foreach (var b in held)
+                    {
+                        Assert.True(b.Memory.Span.IndexOfAnyExcept(mark) < 0, "a lent block was written by another renter or the evictor");
+                        b.Dispose();
+                    }
+
+                    held.Clear();
+                }
+            }
+
+            held.ForEach(b => b.Dispose());
+        });
+
+        stop.Cancel();
+        evictor.Join();
+        Assert.Equal(0, pool.RentedBlocks);
+        Assert.True(evictedSlabs > 0, "the evictor never released a slab, so the race was not exercised");
+    }
+
     private static List<IMemoryOwner<byte>> RentMany(MemoryPool<byte> pool, int count)
         => Enumerable.Range(0, count).Select(_ => pool.Rent()).ToList();
 

@@ -60,4 +60,32 @@ public sealed class RegisteredBufferTableTests
 
         Assert.Equal(Errno.EINVAL, table!.TryRegister(2, LibC.AddressOfPinned(buffer), buffer.Length));
     }
+
+    [Fact]
+    public void AnUnregisteredSlotRefusesReadFixedUntilAnotherBufferIsRegisteredInIt()
+    {
+        using var ring = RingTestHelpers.CreateRing(8, 16);
+        using var table = RegisteredBufferTable.TryCreate(ring, slots: 4, out _);
+        Assert.NotNull(table);
+        byte[] first = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+        byte[] second = GC.AllocateUninitializedArray<byte>(64 * 1024, pinned: true);
+        using var pair = TcpPair.Create();
+        Assert.Equal(0, table!.TryRegister(3, LibC.AddressOfPinned(first), first.Length));
+        Assert.Equal(0, table.TryUnregister(3));
+
+        pair.Send(new byte[] { 1, 2, 3 });
+        System.Threading.Thread.Sleep(50);
+        ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(first), 100, bufferIndex: 3, RwFlags.NoWait, userData: 1);
+        var refused = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED on the emptied slot");
+        Assert.True(refused[0].Result < 0, $"the emptied slot still served a read into the old buffer: {refused[0].Result}");
+
+        // The slot takes a new buffer, and reads land in the new one only.
+        Assert.Equal(0, table.TryRegister(3, LibC.AddressOfPinned(second), second.Length));
+        ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(second) + 8, 100, bufferIndex: 3, RwFlags.NoWait, userData: 2);
+        var read = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED into the new buffer");
+        Assert.Equal(3, read[0].Result);
+        Assert.Equal(new byte[] { 1, 2, 3 }, second.AsSpan(8, 3).ToArray());
+
+        Assert.Equal(Errno.EINVAL, table.TryUnregister(4));
+    }
 }

@@ -32,6 +32,10 @@ public class MetricsTests(ITestOutputHelper output)
         ["io_uring.cq.overflows"] = "{cqe}",
         ["io_uring.application.stalls"] = "{batch}",
         ["io_uring.sockets_fallbacks"] = "{endpoint}",
+        ["io_uring.memory_pool.pooled"] = "By",
+        ["io_uring.memory_pool.allocated"] = "By",
+        ["io_uring.memory_pool.evicted"] = "By",
+        ["io_uring.memory_pool.rented"] = "By",
     };
 
     [Theory]
