@@ -30,12 +30,13 @@ internal enum FuzzComparison
     Exact,
 
     /// <summary>
-    /// The case has bytes Kestrel rejects. It then aborts the connection, which drops output not yet
-    /// sent and closes with RST (on both transports): a side that ended with RST may have received a
-    /// prefix of the other's bytes, never more or other bytes. FIN and RST count as the same end,
-    /// since the kernel also answers a close with unread bytes with RST.
+    /// The case has bytes Kestrel rejects, or leaves unread. Kestrel may then abort the connection,
+    /// which drops output not yet sent, and which Sockets ends with FIN or RST depending on timing:
+    /// a side whose bytes stop inside a response, or that ended with RST, may have received a prefix
+    /// of the other's bytes, never other bytes; otherwise every byte is compared. FIN and RST count
+    /// as the same end, since the kernel also answers a close with unread bytes with RST.
     /// </summary>
-    ExactUnlessReset,
+    ExactUnlessCut,
 
     /// <summary>
     /// After a half-close, Kestrel answers requests received before the FIN only sometimes (it aborts

@@ -82,7 +82,7 @@ internal static class FuzzCaseGenerator
             unread = request.MayLeaveBytesUnread && i == count - 1;
         }
 
-        return ("valid", parts, FuzzEnding.ServerCloses, unread ? FuzzComparison.ExactUnlessReset : FuzzComparison.Exact);
+        return ("valid", parts, FuzzEnding.ServerCloses, unread ? FuzzComparison.ExactUnlessCut : FuzzComparison.Exact);
     }
 
     // 0–2 valid requests, the bad one, then 1–2 valid ones (the last asks to close): what Kestrel
@@ -103,7 +103,7 @@ internal static class FuzzCaseGenerator
             parts.Add(ValidRequest(random, i == after - 1 ? After.Close : After.KeepAlive).Bytes);
         }
 
-        return (kind, parts, FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessReset);
+        return (kind, parts, FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessCut);
     }
 
     private static (string, List<byte[]>, FuzzEnding, FuzzComparison) OversizedBody(Random random)
@@ -132,7 +132,7 @@ internal static class FuzzCaseGenerator
         }
 
         parts.Add(ValidRequest(random, After.Close).Bytes);
-        return ("oversized-body", parts, FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessReset);
+        return ("oversized-body", parts, FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessCut);
     }
 
     private static (string, List<byte[]>, FuzzEnding, FuzzComparison) ValidChunked(Random random)
@@ -178,7 +178,7 @@ internal static class FuzzCaseGenerator
 
         // A mutation often breaks the batch's own Connection: close; an intact request asking to close
         // follows, so the server closes unless the mutated bytes left it waiting for a body.
-        return ("mutated", [bytes.ToArray(), Ascii("GET /plaintext HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")], FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessReset);
+        return ("mutated", [bytes.ToArray(), Ascii("GET /plaintext HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")], FuzzEnding.ServerCloses, FuzzComparison.ExactUnlessCut);
     }
 
     // 1–3 keep-alive requests, the last possibly cut short, then a FIN.

@@ -23,17 +23,20 @@ internal static class FuzzOutcomeComparer
                 return DescribeBytes(expected, actual, Shorter.Neither)
                     ?? (oracle.End == candidate.End ? null : $"the connection ended with {candidate.End}, on Sockets with {oracle.End}");
 
-            case FuzzComparison.ExactUnlessReset:
-                // An RST drops what the server had not sent yet: the side that ended with one may
-                // have less, never more or other bytes; with FIN on both, all bytes are the same.
+            case FuzzComparison.ExactUnlessCut:
+                // Kestrel aborts a connection when it rejects a request, and an abort drops the output
+                // not sent yet: a side whose bytes stop inside a response, or that ended with RST, may
+                // have a prefix of the other's bytes; otherwise the bytes are the same.
+                bool oracleCut = IsCut(oracle);
+                bool candidateCut = IsCut(candidate);
                 return DescribeCloseKind(oracle.End, candidate.End)
-                    ?? (oracle.End, candidate.End) switch
+                    ?? DescribeBytes(expected, actual, (oracleCut, candidateCut) switch
                     {
-                        (FuzzEnd.Reset, FuzzEnd.Reset) => DescribeBytes(expected, actual, Shorter.Either),
-                        (FuzzEnd.Reset, _) => DescribeBytes(expected, actual, Shorter.Expected),
-                        (_, FuzzEnd.Reset) => DescribeBytes(expected, actual, Shorter.Actual),
-                        _ => DescribeBytes(expected, actual, Shorter.Neither),
-                    };
+                        (true, true) => Shorter.Either,
+                        (true, false) => Shorter.Expected,
+                        (false, true) => Shorter.Actual,
+                        _ => Shorter.Neither,
+                    });
 
             case FuzzComparison.Prefix:
                 return DescribeBytes(expected, actual, Shorter.Either) ?? DescribeCloseKind(oracle.End, candidate.End);
@@ -51,6 +54,9 @@ internal static class FuzzOutcomeComparer
                 throw new ArgumentOutOfRangeException(nameof(comparison), comparison, null);
         }
     }
+
+    private static bool IsCut(FuzzOutcome outcome)
+        => outcome.End == FuzzEnd.Reset || ResponseCanonicalForm.EndsInsideAResponse(outcome.Received);
 
     // FIN and RST both mean "the server closed"; a deadline on one side only does not.
     private static string? DescribeCloseKind(FuzzEnd expected, FuzzEnd actual)

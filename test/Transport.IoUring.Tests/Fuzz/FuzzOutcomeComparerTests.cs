@@ -64,25 +64,28 @@ public class FuzzOutcomeComparerTests
         var deadline = Outcome(Ok, FuzzEnd.Deadline);
 
         Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.Exact, fin, reset));
-        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, fin, reset));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, fin, reset));
         Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.Prefix, reset, fin));
-        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, fin, deadline));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, fin, deadline));
         Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.Prefix, deadline, fin));
-        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, deadline, deadline));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, deadline, deadline));
     }
 
     [Fact]
-    public void AfterAnAbortTheSideThatEndedWithResetMayHaveLessButNeverMoreOrOtherBytes()
+    public void AfterAnAbortOnlyASideCutShortMayHaveLessAndNeverOtherBytes()
     {
         var whole = Outcome(Ok + NotFound, FuzzEnd.Fin);
         var cut = Outcome(Ok[..50], FuzzEnd.Reset);
 
-        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, whole, cut));
-        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, cut, whole));
-        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, Outcome(Ok, FuzzEnd.Reset), cut));
-        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, Outcome(Ok, FuzzEnd.Fin), Outcome(Ok + NotFound, FuzzEnd.Reset)));
-        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, whole, Outcome(Ok, FuzzEnd.Fin)));
-        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessReset, whole, Outcome(Ok[..50].Replace('O', 'o'), FuzzEnd.Reset)));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, whole, cut));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, cut, whole));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, Outcome(Ok, FuzzEnd.Reset), cut));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, Outcome(Ok, FuzzEnd.Fin), Outcome(Ok + NotFound, FuzzEnd.Reset)));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, whole, Outcome(Ok, FuzzEnd.Fin)));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, whole, Outcome(Ok[..50], FuzzEnd.Fin)));
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, Outcome(Ok + NotFound[..20], FuzzEnd.Fin), whole));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, Outcome(Ok, FuzzEnd.Fin), Outcome(Ok + NotFound[..20], FuzzEnd.Fin)));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.ExactUnlessCut, whole, Outcome(Ok[..50].Replace('O', 'o'), FuzzEnd.Reset)));
     }
 
     [Fact]

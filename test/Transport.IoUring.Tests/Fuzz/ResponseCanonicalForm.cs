@@ -21,17 +21,31 @@ internal static class ResponseCanonicalForm
     private static readonly byte[] ChunkedBodyMarker = "\n[chunked body]\n"u8.ToArray();
     private static readonly byte[] LastChunkMarker = "\n[last chunk]\n"u8.ToArray();
 
-    public static byte[] Of(byte[] received)
+    public static byte[] Of(byte[] received) => Parse(received, out _);
+
+    /// <summary>
+    /// True when the bytes stop inside a response (its head or its body), as when the server
+    /// dropped the rest of its output; false when they end where a response ends (or are empty).
+    /// Bytes that do not parse as responses count as cut.
+    /// </summary>
+    public static bool EndsInsideAResponse(byte[] received)
+    {
+        Parse(received, out bool cut);
+        return cut;
+    }
+
+    private static byte[] Parse(byte[] received, out bool cut)
     {
         var form = new MemoryStream(received.Length);
         int position = 0;
+        cut = true;
         while (position < received.Length)
         {
             int headEnd = IndexOf(received, position, "\r\n\r\n"u8);
             if (headEnd < 0)
             {
                 form.Write(BlankDates(received.AsSpan(position)));
-                break;
+                return form.ToArray();
             }
 
             headEnd += 4;
@@ -41,7 +55,7 @@ internal static class ResponseCanonicalForm
             if (!TryReadFraming(head, out int status, out bool chunked, out long? contentLength))
             {
                 form.Write(BlankDates(received.AsSpan(position)));
-                break;
+                return form.ToArray();
             }
 
             if (status < 200 || status is 204 or 304)
@@ -54,7 +68,7 @@ internal static class ResponseCanonicalForm
                 form.Write(ChunkedBodyMarker);
                 if (!CopyChunkedBody(received, ref position, form))
                 {
-                    break;
+                    return form.ToArray();
                 }
             }
             else if (contentLength is long length)
@@ -62,12 +76,17 @@ internal static class ResponseCanonicalForm
                 int take = (int)Math.Min(length, received.Length - position);
                 form.Write(received.AsSpan(position, take));
                 position += take;
+                if (take < length)
+                {
+                    return form.ToArray();
+                }
             }
 
             // Neither: Kestrel sends no body then (a 404 without one, for example), and keeps the
             // connection, so what follows is the next response.
         }
 
+        cut = false;
         return form.ToArray();
     }
 
