@@ -6,6 +6,7 @@ using System.Threading.Tasks;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Transport.IoUring.Internal;
 using Transport.IoUring.Tests.Observability;
 using Xunit;
 using Xunit.Abstractions;
@@ -23,6 +24,8 @@ public class SchedulingTests(ITestOutputHelper output)
     public async Task AHandlerThatBlocksItsThreadDoesNotStopOtherConnectionsOnTheSameRing()
     {
         using var release = new ManualResetEventSlim();
+        var blocking = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int handlerReturned = 0;
         await using var server = await TestServer.StartAsync(app =>
         {
             Http1App.Map(app);
@@ -30,10 +33,13 @@ public class SchedulingTests(ITestOutputHelper output)
             // Blocks synchronously, as some apps do (sync-over-async, locks, blocking I/O).
             app.MapGet("/block", () =>
             {
-                release.Wait(Bounded.Wait * 3);
-                return "released";
+                blocking.TrySetResult(Environment.StackTrace);
+                bool released = release.Wait(Bounded.Wait * 3);
+                Volatile.Write(ref handlerReturned, 1);
+                return released ? "released" : "never released";
             });
         }, o => o.RingCount = 1, output: output);
+        var queue = server.Factory!.RingGroup.Rings!.Single().ApplicationQueue!;
 
         using var blocked = await RawHttpConnection.ConnectAsync(server.EndPoint);
 
@@ -42,26 +48,40 @@ public class SchedulingTests(ITestOutputHelper output)
         await blocked.SendAsync(RawHttpConnection.Get("/plaintext"));
         (await blocked.ReadResponseAsync()).AssertServedOverIoUring();
         await blocked.SendAsync(RawHttpConnection.Get("/block"));
-        await Task.Delay(100); // let the request reach the handler (if it has not, the test still holds)
 
+        // The others start only once the handler blocks, and it blocks the queue's runner: the thread
+        // every continuation of this ring would run on if the queue waited for it.
+        string stack = await blocking.Task.WaitAsync(Bounded.Wait);
+        Assert.Contains(nameof(RingApplicationQueue), stack, StringComparison.Ordinal);
+
+        string[] expected = Enumerable.Range(0, 3).SelectMany(c => Enumerable.Range(0, 5).Select(r => $"{c}-{r}")).ToArray();
+        long stallsWhileBlocked;
         try
         {
-            var others = await Task.WhenAll(Enumerable.Range(0, 3).Select(c => Task.Run(async () =>
+            var serving = Task.WhenAll(Enumerable.Range(0, 3).Select(c => Task.Run(async () =>
             {
                 using var connection = await RawHttpConnection.ConnectAsync(server.EndPoint);
-                for (int r = 0; r < 5; r++)
+                var bodies = new string[5];
+                for (int r = 0; r < bodies.Length; r++)
                 {
                     await connection.SendAsync(RawHttpConnection.Get($"/p?i={c}-{r}"));
                     var response = await connection.ReadResponseAsync();
                     response.AssertServedOverIoUring();
-                    Assert.Equal($"{c}-{r}", response.BodyText);
+                    bodies[r] = response.BodyText;
                 }
 
-                return true;
-            }))).WaitAsync(Bounded.Wait);
+                return bodies;
+            })));
+            Assert.True(await Task.WhenAny(serving, Task.Delay(Bounded.Wait)) == serving, "other connections on the ring were not served while the handler blocked");
+            var others = await serving;
 
-            Assert.All(others, Assert.True);
-            Assert.False(release.IsSet);
+            Assert.Equal(expected, others.SelectMany(b => b));
+
+            // All of it while the handler was still blocked (it returns only once released below),
+            // because the ring stopped waiting for the blocked runner.
+            Assert.Equal(0, Volatile.Read(ref handlerReturned));
+            stallsWhileBlocked = queue.Stalls;
+            Assert.True(stallsWhileBlocked > 0, "the others were served without the ring giving up on the blocked runner");
         }
         finally
         {
@@ -70,16 +90,13 @@ public class SchedulingTests(ITestOutputHelper output)
 
         var released = await blocked.ReadResponseAsync();
         Assert.Equal("released", released.BodyText);
-        var queue = server.Factory!.RingGroup.Rings!.Single().ApplicationQueue!;
-        long stalls = queue.Stalls;
-        Assert.True(stalls > 0);
 
         // Operators see it too: the stall counter of the transport's meter. The server keeps running
         // meanwhile (a slow continuation, e.g. a first JIT on a busy machine, can stall once more),
         // so the meter's reading must lie between the queue's count before and after it.
         using var metrics = new TransportMeterListener(server.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
         long reported = metrics.Collect().Sum("io_uring.application.stalls");
-        Assert.InRange(reported, stalls, queue.Stalls);
+        Assert.InRange(reported, stallsWhileBlocked, queue.Stalls);
     }
 
     [Theory]
@@ -118,6 +135,5 @@ public class SchedulingTests(ITestOutputHelper output)
             Assert.Equal(body.Length, response.Body.Length);
             Assert.Equal(SHA256.HashData(body), SHA256.HashData(response.Body));
         }
-
     }
 }
