@@ -40,7 +40,9 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             ? RingCapabilities.Probe(_options.SimulatedSetupErrno, _options.SimulatedMissingOpcode)
             : RingCapabilities.Current;
         _rings = new RingGroup(_options, _capabilities, loggerFactory);
-        _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;
+        _unavailableReason = _capabilities.IsSupported ? null
+            : _capabilities.Errno == Errno.ENOMEM ? DescribeLockedMemoryFailure(_capabilities.UnavailableReason!)
+            : _capabilities.UnavailableReason;
         _unavailableErrno = _capabilities.Errno;
         _metrics = _options.MeterFactory is { } meterFactory ? new IoUringMetrics(meterFactory, _rings) : null;
     }
@@ -104,6 +106,21 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
         return new ValueTask<IConnectionListener>(listener);
     }
 
+    // ENOMEM from io_uring means locked memory (RLIMIT_MEMLOCK) on the kernels measured: say what
+    // the limit is, what the rings need and how to raise it.
+    private string DescribeLockedMemoryFailure(string failure)
+    {
+        var plan = _rings.CreatePlan();
+        if (plan.LimitBytes is null)
+        {
+            return $"{failure} (RLIMIT_MEMLOCK does not limit this process: the kernel is out of memory)";
+        }
+
+        return plan.RingCount == 0
+            ? $"{failure}. {plan.DescribeShortfall()}"
+            : $"{failure}. The rings fit RLIMIT_MEMLOCK ({plan.LimitBytes} bytes) only without what the user's other processes have locked. Raise RLIMIT_MEMLOCK (systemd LimitMEMLOCK=, docker run --ulimit memlock=, ulimit -l) or grant CAP_IPC_LOCK.";
+    }
+
     private bool TryEnsureRings()
     {
         if (_unavailableReason is null)
@@ -115,7 +132,7 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             }
             catch (RingException ex)
             {
-                _unavailableReason = ex.Message + (ex.Errno == Errno.ENOMEM ? " (raise RLIMIT_MEMLOCK, ulimit -l, or lower RingEntries/BufferRingEntries)" : "");
+                _unavailableReason = ex.Errno == Errno.ENOMEM ? DescribeLockedMemoryFailure(ex.Message) : ex.Message;
                 _unavailableErrno = ex.Errno;
             }
         }

@@ -9,9 +9,11 @@ public sealed class IoUringTransportOptions
 {
     /// <summary>
     /// The number of ring threads, each a dedicated thread with its own io_uring that accepts and
-    /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>.
+    /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>, at
+    /// most 16 (the cap of the Sockets transport's <c>IOQueueCount</c>). When RLIMIT_MEMLOCK cannot
+    /// hold this many rings, fewer or smaller rings run and one warning says so.
     /// </summary>
-    public int RingCount { get; set; } = Environment.ProcessorCount;
+    public int RingCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
 
     /// <summary>
     /// Submission queue entries per ring (a power of two, 16–32768); the completion queue gets four
@@ -67,6 +69,9 @@ public sealed class IoUringTransportOptions
     /// <summary>Pin ring thread i to CPU i (modulo the processor count). Defaults to false.</summary>
     public bool PinRingThreads { get; set; }
 
+    /// <summary>When set, the rings are planned against this RLIMIT_MEMLOCK instead of the process's (tests).</summary>
+    internal long? SimulatedLockedMemoryLimit { get; set; }
+
     /// <summary>Kernel features switched off, to run an older kernel's code path (tests).</summary>
     internal RingFeatures DisabledFeatures { get; set; }
 
@@ -91,6 +96,19 @@ public sealed class IoUringTransportOptions
     /// properties only, and a service has no place among bindable settings.
     /// </summary>
     internal IMeterFactory? MeterFactory;
+
+    /// <summary>A copy for one ring, with the ring and buffer-ring sizes its memory plan gives it.</summary>
+    internal IoUringTransportOptions CopyForRing(int ringEntries, int bufferRingEntries)
+    {
+        var copy = (IoUringTransportOptions)MemberwiseClone();
+        copy.RingEntries = ringEntries;
+        if (bufferRingEntries > 0)
+        {
+            copy.BufferRingEntries = bufferRingEntries;
+        }
+
+        return copy;
+    }
 }
 
 /// <summary>How an io_uring connection receives data.</summary>

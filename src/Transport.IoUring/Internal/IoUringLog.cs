@@ -36,6 +36,9 @@ internal static partial class IoUringLog
     [LoggerMessage(9, LogLevel.Warning, "Ring {RingId} could not register pipe memory slab {SlabIndex} with the kernel ({Error}); reads into unregistered slabs use plain recv. Raise RLIMIT_MEMLOCK (ulimit -l) to register more.", EventName = "RegisteredBuffersLimited")]
     public static partial void RegisteredBuffersLimited(ILogger logger, int ringId, int slabIndex, string error);
 
+    [LoggerMessage(40, LogLevel.Warning, "The io_uring rings are reduced to fit locked memory: {Shortfall}", EventName = "RingsReducedToFitLockedMemory")]
+    public static partial void RingsReducedToFitLockedMemory(ILogger logger, string shortfall);
+
     // Per-connection events, category Transport.IoUring.Connections (as Kestrel's Sockets transport logs them).
 
     [LoggerMessage(20, LogLevel.Debug, @"Connection id ""{ConnectionId}"" received FIN.", EventName = "ConnectionReadFin")]
