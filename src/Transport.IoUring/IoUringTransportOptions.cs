@@ -8,6 +8,14 @@ namespace Transport.IoUring;
 public sealed class IoUringTransportOptions
 {
     /// <summary>
+    /// Whether Kestrel serves on io_uring. False makes every endpoint bind with Kestrel's Sockets
+    /// transport (one Information line says so) without touching io_uring, so a deployment can
+    /// switch it off from configuration (<c>Kestrel:Transport:IoUring:Enabled=false</c>, or the
+    /// environment variable <c>Kestrel__Transport__IoUring__Enabled=false</c>). Defaults to true.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
     /// The number of ring threads, each a dedicated thread with its own io_uring that accepts and
     /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>, at
     /// most 16 (the cap of the Sockets transport's <c>IOQueueCount</c>). When RLIMIT_MEMLOCK cannot
@@ -96,6 +104,12 @@ public sealed class IoUringTransportOptions
     /// properties only, and a service has no place among bindable settings.
     /// </summary>
     internal IMeterFactory? MeterFactory;
+
+    /// <summary>
+    /// Keys under the configuration section that no option binds (set by
+    /// <see cref="Internal.UnknownConfigurationKeys"/>; the factory warns once). A field, like <see cref="MeterFactory"/>.
+    /// </summary>
+    internal string[]? UnknownConfigurationKeys;
 
     /// <summary>A copy for one ring, with the ring and buffer-ring sizes its memory plan gives it.</summary>
     internal IoUringTransportOptions CopyForRing(int ringEntries, int bufferRingEntries)

@@ -48,15 +48,7 @@ internal sealed class RingGroup
     }
 
     /// <summary>Plans the rings the options ask for against this process's RLIMIT_MEMLOCK (docs/configuration.md).</summary>
-    public RingMemoryPlan CreatePlan()
-    {
-        // When the probe itself failed (memlock 0 fails it), plan what a working kernel would use.
-        var available = _capabilities.IsSupported ? _capabilities.Available : RingFeatures.All;
-        bool usesBufferRing = _options.ReceiveMode == IoUringReceiveMode.BufferRing
-            && (available & ~_options.DisabledFeatures & RingFeatures.ProvidedBufferRing) != 0;
-        long? limit = _options.SimulatedLockedMemoryLimit is long simulated ? simulated : RingMemoryPlan.ReadLimit();
-        return RingMemoryPlan.Create(_options, usesBufferRing, limit, Environment.SystemPageSize);
-    }
+    public RingMemoryPlan CreatePlan() => RingMemoryPlan.ForProcess(_options, _capabilities);
 
     /// <summary>The running rings, or null when none run.</summary>
     public RingThread[]? Rings

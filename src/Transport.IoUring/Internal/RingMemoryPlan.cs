@@ -135,6 +135,36 @@ internal sealed class RingMemoryPlan
     }
 
     /// <summary>
+    /// Plans the rings of <paramref name="options"/> on a kernel with <paramref name="capabilities"/>
+    /// against this process's RLIMIT_MEMLOCK (or the options' simulated one).
+    /// </summary>
+    public static RingMemoryPlan ForProcess(IoUringTransportOptions options, RingCapabilities capabilities)
+    {
+        // When the probe itself failed (memlock 0 fails it), plan what a working kernel would use.
+        var available = capabilities.IsSupported ? capabilities.Available : RingFeatures.All;
+        bool usesBufferRing = options.ReceiveMode == IoUringReceiveMode.BufferRing
+            && (available & ~options.DisabledFeatures & RingFeatures.ProvidedBufferRing) != 0;
+        long? limit = options.SimulatedLockedMemoryLimit is long simulated ? simulated : ReadLimit();
+        return Create(options, usesBufferRing, limit, Environment.SystemPageSize);
+    }
+
+    /// <summary>
+    /// <paramref name="failure"/> (an ENOMEM from io_uring) with what it means on the kernels
+    /// measured: the limit, what the rings need and how to raise it.
+    /// </summary>
+    public string DescribeLockedMemoryFailure(string failure)
+    {
+        if (LimitBytes is null)
+        {
+            return $"{failure} (RLIMIT_MEMLOCK does not limit this process: the kernel is out of memory)";
+        }
+
+        return RingCount == 0
+            ? $"{failure}. {DescribeShortfall()}"
+            : $"{failure}. The rings fit RLIMIT_MEMLOCK ({LimitBytes} bytes) only without what the user's other processes have locked. Raise RLIMIT_MEMLOCK (systemd LimitMEMLOCK=, docker run --ulimit memlock=, ulimit -l) or grant CAP_IPC_LOCK.";
+    }
+
+    /// <summary>
     /// The locked memory this process may use for rings: RLIMIT_MEMLOCK, or null when it is
     /// unlimited or the process has CAP_IPC_LOCK (the kernel then charges nothing).
     /// </summary>
