@@ -74,7 +74,11 @@ public sealed class IoUringTransportOptions
     /// </summary>
     public bool UnsafePreferInlineScheduling { get; set; }
 
-    /// <summary>Pin ring thread i to CPU i (modulo the processor count). Defaults to false.</summary>
+    /// <summary>
+    /// Pin ring thread i to the i-th CPU the process may run on (modulo their count), as its affinity
+    /// mask says (<c>taskset</c>, a container's cpuset): under <c>taskset -c 2,3</c> ring 0 runs on CPU 2.
+    /// Defaults to false.
+    /// </summary>
     public bool PinRingThreads { get; set; }
 
     /// <summary>When set, the rings are planned against this RLIMIT_MEMLOCK instead of the process's (tests).</summary>
