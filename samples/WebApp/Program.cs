@@ -50,7 +50,14 @@ var builder = WebApplication.CreateBuilder(aspNetArgs.ToArray());
 // Kestrel reads only Endpoints and Certificates from its section by itself; binding Limits makes
 // Kestrel:Limits:* settable from configuration too (only Limits: the source-generated binder,
 // which NativeAOT needs, cannot bind the whole KestrelServerOptions).
-builder.WebHost.ConfigureKestrel((context, options) => context.Configuration.GetSection("Kestrel:Limits").Bind(options.Limits));
+builder.WebHost.ConfigureKestrel((context, options) =>
+{
+    context.Configuration.GetSection("Kestrel:Limits").Bind(options.Limits);
+
+    // Under systemd socket activation (LISTEN_FDS), serve the inherited listen socket(s) instead of
+    // --urls; otherwise nothing changes (docs/systemd.md).
+    options.UseSystemd();
+});
 
 if (transport == "iouring")
 {
