@@ -40,8 +40,9 @@ internal sealed class RingMemoryPlan
     private const int BufferDescriptorBytes = 16;
     private const int CapIpcLock = 14;
 
-    private RingMemoryPlan(long? limitBytes, int ringCount, int ringEntries, int bufferRingEntries, long bytesPerRing, int requestedRingCount, int requestedRingEntries, long requestedBytes)
+    private RingMemoryPlan(long? limitBytes, int ringCount, int ringEntries, int bufferRingEntries, long bytesPerRing, int requestedRingCount, int requestedRingEntries, long requestedBytes, bool limitShared = false)
     {
+        LimitShared = limitShared;
         LimitBytes = limitBytes;
         RingCount = ringCount;
         RingEntries = ringEntries;
@@ -76,6 +77,12 @@ internal sealed class RingMemoryPlan
 
     /// <summary>Locked memory the rings the options ask for would be charged.</summary>
     public long RequestedBytes { get; }
+
+    /// <summary>
+    /// True when rings the plan fitted could not be created (ENOMEM): other processes of the same
+    /// user, or rings still being freed, hold part of the limit.
+    /// </summary>
+    public bool LimitShared { get; }
 
     /// <summary>True when the plan creates fewer or smaller rings than the options ask for.</summary>
     public bool IsReduced => RingCount < RequestedRingCount || RingEntries < RequestedRingEntries;
@@ -182,6 +189,12 @@ internal sealed class RingMemoryPlan
     {
         string fix = $"Raise RLIMIT_MEMLOCK to at least {RequestedBytes} bytes (systemd LimitMEMLOCK=, docker run --ulimit memlock=, ulimit -l) or grant CAP_IPC_LOCK.";
         string need = $"RLIMIT_MEMLOCK is {LimitBytes} bytes and the process lacks CAP_IPC_LOCK, while {RequestedRingCount} ring(s) of {RequestedRingEntries} entries need {RequestedBytes} bytes of locked memory";
+        if (LimitShared)
+        {
+            return $"{need}, and the user's other processes (the kernel charges the user, not the process) hold part of the limit; running {RingCount} ring(s) of {RingEntries} entries ({PlannedBytes} bytes) instead. "
+                + $"Raise RLIMIT_MEMLOCK to at least {RequestedBytes} bytes plus what the user's other processes lock (systemd LimitMEMLOCK=, docker run --ulimit memlock=, ulimit -l), run them as different users, or grant CAP_IPC_LOCK.";
+        }
+
         return RingCount == 0
             ? $"{need}, and not even one ring of {RingEntries} entries ({BytesPerRing} bytes) fits. {fix}"
             : $"{need}; running {RingCount} ring(s) of {RingEntries} entries ({PlannedBytes} bytes) instead. {fix}";
@@ -189,7 +202,7 @@ internal sealed class RingMemoryPlan
 
     /// <summary>This plan with only the first <paramref name="ringCount"/> rings (the rest could not be created).</summary>
     public RingMemoryPlan WithRingCount(int ringCount) =>
-        new(LimitBytes, ringCount, RingEntries, BufferRingEntries, BytesPerRing, RequestedRingCount, RequestedRingEntries, RequestedBytes);
+        new(LimitBytes, ringCount, RingEntries, BufferRingEntries, BytesPerRing, RequestedRingCount, RequestedRingEntries, RequestedBytes, limitShared: true);
 
     private static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
 

@@ -69,6 +69,26 @@ public sealed class SampleMemlockTests
     }
 
     [UnprivilegedFact]
+    public async Task WhenAnotherProcessOfTheSameUserHoldsPartOfTheLimitTheRingsThatFitServeWithOneWarning()
+    {
+        // The kernel charges the user: two servers of one user id share 1 MiB. The first takes four
+        // default rings (4 × 147,456 bytes); the second plans four too, but only three can be created.
+        int user = UnprivilegedSample.NewUserId();
+        var environment = new Dictionary<string, string> { ["Kestrel__Transport__IoUring__RingCount"] = "4" };
+        await using var first = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(1024 * 1024, environment, user));
+        Assert.Contains(first.Lines, l => l.Contains("on io_uring: 4 ring thread(s)", StringComparison.Ordinal));
+
+        await using var second = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(1024 * 1024, environment, user));
+        using var client = new HttpClient { BaseAddress = second.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("io_uring", await client.GetStringAsync("/transport"));
+        Assert.Contains(second.Lines, l => l.Contains("on io_uring: 3 ring thread(s)", StringComparison.Ordinal));
+        string warning = Assert.Single(second.Lines, l => l.Contains(Reduced, StringComparison.Ordinal));
+        Assert.Contains("the user's other processes", warning, StringComparison.Ordinal);
+        Assert.Contains("running 3 ring(s) of 1024 entries", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(second.Lines, l => l.Contains(FallBack, StringComparison.Ordinal));
+    }
+
+    [UnprivilegedFact]
     public async Task PipeMemoryThatDoesNotFitRlimitMemlockIsReadWithPlainRecvAndNothingIsLost()
     {
         // One PollAndReceive ring (136 KiB of ring memory) fits 192 KiB; a 128 KiB pipe-memory slab then does not.

@@ -22,9 +22,16 @@ internal static partial class UnprivilegedSample
 
     /// <summary>Options that start the copied sample unprivileged under <paramref name="memlockBytes"/> of RLIMIT_MEMLOCK.</summary>
     public static SampleServerOptions Options(long memlockBytes, IReadOnlyDictionary<string, string> environment)
+        => Options(memlockBytes, environment, NewUserId());
+
+    /// <summary>A user id no other start has used (in this test run).</summary>
+    public static int NewUserId() => Interlocked.Increment(ref s_nextUser);
+
+    /// <summary>The same, as the user <paramref name="userId"/> (processes of one user share the kernel's memlock charge).</summary>
+    public static SampleServerOptions Options(long memlockBytes, IReadOnlyDictionary<string, string> environment, int userId)
     {
         var (webAppDll, dotnet) = s_copy.Value;
-        string id = Interlocked.Increment(ref s_nextUser).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string id = userId.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return new SampleServerOptions
         {
             WebAppDll = webAppDll,
