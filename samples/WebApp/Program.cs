@@ -50,12 +50,20 @@ var builder = WebApplication.CreateBuilder(aspNetArgs.ToArray());
 // Kestrel reads only Endpoints and Certificates from its section by itself; binding Limits makes
 // Kestrel:Limits:* settable from configuration too (only Limits: the source-generated binder,
 // which NativeAOT needs, cannot bind the whole KestrelServerOptions).
-builder.WebHost.ConfigureKestrel((context, options) => context.Configuration.GetSection("Kestrel:Limits").Bind(options.Limits));
+builder.WebHost.ConfigureKestrel((context, options) =>
+{
+    context.Configuration.GetSection("Kestrel:Limits").Bind(options.Limits);
+
+    // Under systemd socket activation (LISTEN_FDS), serve the inherited listen socket(s) instead of
+    // --urls; otherwise nothing changes (docs/systemd.md).
+    options.UseSystemd();
+});
 
 if (transport == "iouring")
 {
+    // Options come from the section Kestrel:Transport:IoUring (appsettings.json, or environment
+    // variables such as Kestrel__Transport__IoUring__RingCount=2); docs/configuration.md.
     builder.WebHost.UseIoUring();
-    builder.Services.Configure<IoUringTransportOptions>(builder.Configuration.GetSection("IoUring"));
 }
 else
 {
@@ -69,6 +77,9 @@ if (!string.IsNullOrEmpty(metricsExporter) && metricsExporter != "none" && !WebA
     Console.Error.WriteLine($"Unknown metrics exporter '{metricsExporter}': use --metrics console, otlp or none.");
     return 2;
 }
+
+// GET /health: which transport serves each endpoint, and the rings' state.
+builder.Services.AddHealthChecks().AddIoUringTransport();
 
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
 
@@ -169,6 +180,8 @@ app.Map("/ws", async (HttpContext context) =>
     }
 });
 
+app.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportText.WriteAsync });
+
 // Which transport accepted the connection serving this request.
 app.MapGet("/transport", (HttpContext context) =>
     Results.Text(context.Features.Get<IIoUringConnectionFeature>() is null ? "sockets" : "io_uring", "text/plain"));
@@ -187,6 +200,26 @@ catch (Microsoft.Extensions.Options.OptionsValidationException ex)
 return 0;
 
 internal sealed record Message(string message);
+
+/// <summary>The health report as plain text: the status, then per check its status, description and data, one per line.</summary>
+internal static class HealthReportText
+{
+    public static Task WriteAsync(HttpContext context, Microsoft.Extensions.Diagnostics.HealthChecks.HealthReport report)
+    {
+        var text = new System.Text.StringBuilder().Append(report.Status).Append('\n');
+        foreach (var (name, entry) in report.Entries)
+        {
+            text.Append(name).Append(": ").Append(entry.Status).Append(": ").Append(entry.Description).Append('\n');
+            foreach (var (key, value) in entry.Data)
+            {
+                text.Append("  ").Append(key).Append(" = ").Append(value).Append('\n');
+            }
+        }
+
+        context.Response.ContentType = "text/plain";
+        return context.Response.WriteAsync(text.ToString());
+    }
+}
 
 internal static class BenchmarkEndpoints
 {

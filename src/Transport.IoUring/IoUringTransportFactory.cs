@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -26,6 +28,10 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
     private string? _unavailableReason;
     private int _unavailableErrno;
     private int _fallbackLogged;
+    private int _disabledLogged;
+
+    // Which transport each endpoint Kestrel asked about is served by, for the health check.
+    private readonly ConcurrentDictionary<string, EndPointTransport> _endpoints = new();
 
     /// <summary>Creates the factory; <paramref name="options"/> are validated by the options system first.</summary>
     public IoUringTransportFactory(IOptions<IoUringTransportOptions> options, ILoggerFactory loggerFactory)
@@ -36,11 +42,18 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
         _options = options.Value;
         IoUringTransportOptionsValidator.ThrowIfInvalid(_options);
         _logger = loggerFactory.CreateLogger("Transport.IoUring");
+        if (_options.UnknownConfigurationKeys is { Length: > 0 } unknownKeys)
+        {
+            IoUringLog.UnknownConfigurationKeys(_logger, string.Join(", ", unknownKeys), string.Join(", ", UnknownConfigurationKeys.KnownKeys));
+        }
+
         _capabilities = _options.SimulatedSetupErrno != 0 || _options.SimulatedMissingOpcode is not null
             ? RingCapabilities.Probe(_options.SimulatedSetupErrno, _options.SimulatedMissingOpcode)
             : RingCapabilities.Current;
         _rings = new RingGroup(_options, _capabilities, loggerFactory);
-        _unavailableReason = _capabilities.IsSupported ? null : _capabilities.UnavailableReason;
+        _unavailableReason = _capabilities.IsSupported ? null
+            : _capabilities.Errno == Errno.ENOMEM ? _rings.CreatePlan().DescribeLockedMemoryFailure(_capabilities.UnavailableReason!)
+            : _capabilities.UnavailableReason;
         _unavailableErrno = _capabilities.Errno;
         _metrics = _options.MeterFactory is { } meterFactory ? new IoUringMetrics(meterFactory, _rings) : null;
     }
@@ -55,6 +68,11 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
     public string? UnavailableReason => _unavailableReason;
 
     internal RingGroup RingGroup => _rings;
+
+    internal IoUringTransportOptions Options => _options;
+
+    /// <summary>The endpoints Kestrel has asked this factory about, with the transport serving each.</summary>
+    internal IReadOnlyCollection<EndPointTransport> EndPoints => (IReadOnlyCollection<EndPointTransport>)_endpoints.Values;
 
     internal RingCapabilities Capabilities => _capabilities;
 
@@ -77,9 +95,21 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             return false;
         }
 
+        if (!_options.Enabled)
+        {
+            if (Interlocked.Exchange(ref _disabledLogged, 1) == 0)
+            {
+                IoUringLog.Disabled(_logger);
+            }
+
+            _endpoints[endpoint.ToString() ?? ""] = new EndPointTransport(endpoint.ToString() ?? "", OnIoUring: false, "switched off (Enabled = false)");
+            return false;
+        }
+
         if (!TryEnsureRings())
         {
             _metrics?.OnSocketsFallback(_unavailableErrno != 0 ? LibC.ErrnoName(_unavailableErrno) : "unsupported");
+            _endpoints[endpoint.ToString() ?? ""] = new EndPointTransport(endpoint.ToString() ?? "", OnIoUring: false, _unavailableReason);
             return false;
         }
 
@@ -90,6 +120,11 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
+        if (!_options.Enabled)
+        {
+            throw new NotSupportedException("io_uring is switched off (IoUringTransportOptions.Enabled is false).");
+        }
+
         if (!TryEnsureRings())
         {
             throw new NotSupportedException($"io_uring is unavailable: {_unavailableReason}");
@@ -98,6 +133,7 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
         var listener = new IoUringConnectionListener(endpoint, _rings, _options);
         listener.Bind();
 
+        _endpoints[endpoint.ToString() ?? ""] = new EndPointTransport(listener.EndPoint.ToString() ?? "", OnIoUring: true, null);
         var rings = _rings.Rings!;
         var features = rings[0].Features;
         IoUringLog.Serving(_logger, listener.EndPoint.ToString() ?? "", rings.Length, rings[0].ReceiveMode, _capabilities.KernelVersion, RingCapabilities.Describe(features));
@@ -115,7 +151,7 @@ public sealed class IoUringTransportFactory : IConnectionListenerFactory, IConne
             }
             catch (RingException ex)
             {
-                _unavailableReason = ex.Message + (ex.Errno == Errno.ENOMEM ? " (raise RLIMIT_MEMLOCK, ulimit -l, or lower RingEntries/BufferRingEntries)" : "");
+                _unavailableReason = ex.Errno == Errno.ENOMEM ? _rings.CreatePlan().DescribeLockedMemoryFailure(ex.Message) : ex.Message;
                 _unavailableErrno = ex.Errno;
             }
         }

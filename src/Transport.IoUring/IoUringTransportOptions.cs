@@ -8,10 +8,20 @@ namespace Transport.IoUring;
 public sealed class IoUringTransportOptions
 {
     /// <summary>
-    /// The number of ring threads, each a dedicated thread with its own io_uring that accepts and
-    /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>.
+    /// Whether Kestrel serves on io_uring. False makes every endpoint bind with Kestrel's Sockets
+    /// transport (one Information line says so) without touching io_uring, so a deployment can
+    /// switch it off from configuration (<c>Kestrel:Transport:IoUring:Enabled=false</c>, or the
+    /// environment variable <c>Kestrel__Transport__IoUring__Enabled=false</c>). Defaults to true.
     /// </summary>
-    public int RingCount { get; set; } = Environment.ProcessorCount;
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// The number of ring threads, each a dedicated thread with its own io_uring that accepts and
+    /// serves a share of the connections. Defaults to <see cref="Environment.ProcessorCount"/>, at
+    /// most 16 (the cap of the Sockets transport's <c>IOQueueCount</c>). When RLIMIT_MEMLOCK cannot
+    /// hold this many rings, fewer or smaller rings run and one warning says so.
+    /// </summary>
+    public int RingCount { get; set; } = Math.Min(Environment.ProcessorCount, 16);
 
     /// <summary>
     /// Submission queue entries per ring (a power of two, 16–32768); the completion queue gets four
@@ -64,8 +74,15 @@ public sealed class IoUringTransportOptions
     /// </summary>
     public bool UnsafePreferInlineScheduling { get; set; }
 
-    /// <summary>Pin ring thread i to CPU i (modulo the processor count). Defaults to false.</summary>
+    /// <summary>
+    /// Pin ring thread i to the i-th CPU the process may run on (modulo their count), as its affinity
+    /// mask says (<c>taskset</c>, a container's cpuset): under <c>taskset -c 2,3</c> ring 0 runs on CPU 2.
+    /// Defaults to false.
+    /// </summary>
     public bool PinRingThreads { get; set; }
+
+    /// <summary>When set, the rings are planned against this RLIMIT_MEMLOCK instead of the process's (tests).</summary>
+    internal long? SimulatedLockedMemoryLimit { get; set; }
 
     /// <summary>Kernel features switched off, to run an older kernel's code path (tests).</summary>
     internal RingFeatures DisabledFeatures { get; set; }
@@ -98,6 +115,25 @@ public sealed class IoUringTransportOptions
     /// properties only, and a service has no place among bindable settings.
     /// </summary>
     internal IMeterFactory? MeterFactory;
+
+    /// <summary>
+    /// Keys under the configuration section that no option binds (set by
+    /// <see cref="Internal.UnknownConfigurationKeys"/>; the factory warns once). A field, like <see cref="MeterFactory"/>.
+    /// </summary>
+    internal string[]? UnknownConfigurationKeys;
+
+    /// <summary>A copy for one ring, with the ring and buffer-ring sizes its memory plan gives it.</summary>
+    internal IoUringTransportOptions CopyForRing(int ringEntries, int bufferRingEntries)
+    {
+        var copy = (IoUringTransportOptions)MemberwiseClone();
+        copy.RingEntries = ringEntries;
+        if (bufferRingEntries > 0)
+        {
+            copy.BufferRingEntries = bufferRingEntries;
+        }
+
+        return copy;
+    }
 }
 
 /// <summary>How an io_uring connection receives data.</summary>

@@ -37,7 +37,9 @@ public static class WebHostBuilderIoUringExtensions
             if (!services.Any(d => d.ServiceType == typeof(IoUringConfigurationMarker)))
             {
                 services.AddSingleton<IoUringConfigurationMarker>();
-                services.Configure<IoUringTransportOptions>(context.Configuration.GetSection(ConfigurationSectionName));
+                var section = context.Configuration.GetSection(ConfigurationSectionName);
+                services.Configure<IoUringTransportOptions>(section);
+                services.AddSingleton<IConfigureOptions<IoUringTransportOptions>>(new UnknownConfigurationKeys(section));
             }
 
             // Kestrel asks the factories registered last first, and skips a selector that cannot

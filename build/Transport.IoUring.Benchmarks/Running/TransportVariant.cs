@@ -27,10 +27,10 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
                 ["Sockets__UnsafePreferInlineScheduling"] = "true",
             },
             "Sockets with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 and SocketTransportOptions.UnsafePreferInlineScheduling=true"),
-        new("iouring-inline", "iouring", new Dictionary<string, string> { ["IoUring__UnsafePreferInlineScheduling"] = "true" },
-            "this transport with IoUring:UnsafePreferInlineScheduling=true"),
-        new("iouring-poll", "iouring", new Dictionary<string, string> { ["IoUring__ReceiveMode"] = "PollAndReceive" },
-            "this transport with IoUring:ReceiveMode=PollAndReceive"),
+        new("iouring-inline", "iouring", new Dictionary<string, string> { ["Kestrel__Transport__IoUring__UnsafePreferInlineScheduling"] = "true" },
+            "this transport with Kestrel:Transport:IoUring:UnsafePreferInlineScheduling=true"),
+        new("iouring-poll", "iouring", new Dictionary<string, string> { ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive" },
+            "this transport with Kestrel:Transport:IoUring:ReceiveMode=PollAndReceive"),
     ];
 
     public static IReadOnlyList<string> DefaultNames { get; } = ["sockets", "iouring", "sockets-inline"];

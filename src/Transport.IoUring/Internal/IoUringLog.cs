@@ -48,6 +48,15 @@ internal static partial class IoUringLog
     [LoggerMessage(63, LogLevel.Error, "Releasing idle pipe memory failed; eviction stops until the rings restart.", EventName = "PoolEvictionFailed")]
     public static partial void PoolEvictionFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(40, LogLevel.Warning, "The io_uring rings are reduced to fit locked memory: {Shortfall}", EventName = "RingsReducedToFitLockedMemory")]
+    public static partial void RingsReducedToFitLockedMemory(ILogger logger, string shortfall);
+
+    [LoggerMessage(41, LogLevel.Information, "io_uring is switched off (Kestrel:Transport:IoUring:Enabled is false), so Kestrel serves on the Sockets transport.", EventName = "Disabled")]
+    public static partial void Disabled(ILogger logger);
+
+    [LoggerMessage(42, LogLevel.Warning, "Configuration section Kestrel:Transport:IoUring has key(s) no option binds, ignored: {UnknownKeys}. The options are: {KnownKeys}.", EventName = "UnknownConfigurationKeys")]
+    public static partial void UnknownConfigurationKeys(ILogger logger, string unknownKeys, string knownKeys);
+
     // Per-connection events, category Transport.IoUring.Connections (as Kestrel's Sockets transport logs them).
 
     [LoggerMessage(20, LogLevel.Debug, @"Connection id ""{ConnectionId}"" received FIN.", EventName = "ConnectionReadFin")]

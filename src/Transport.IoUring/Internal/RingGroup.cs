@@ -16,9 +16,12 @@ internal sealed class RingGroup
     private readonly IoUringTransportOptions _options;
     private readonly RingCapabilities _capabilities;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
     private readonly object _lock = new();
     private RingThread[]? _rings;
     private PoolEviction? _eviction;
+    private RingMemoryPlan? _plan;
+    private bool _reductionLogged;
     private int _listeners;
 
     // Pools of stopped rings that still had blocks rented when their ring stopped (Kestrel may still
@@ -36,7 +39,23 @@ internal sealed class RingGroup
         _options = options;
         _capabilities = capabilities;
         _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Transport.IoUring");
     }
+
+    /// <summary>The rings' locked-memory plan of the last start, or null before the first.</summary>
+    public RingMemoryPlan? Plan
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _plan;
+            }
+        }
+    }
+
+    /// <summary>Plans the rings the options ask for against this process's RLIMIT_MEMLOCK (docs/configuration.md).</summary>
+    public RingMemoryPlan CreatePlan() => RingMemoryPlan.ForProcess(_options, _capabilities);
 
     /// <summary>The running rings, or null when none run.</summary>
     public RingThread[]? Rings
@@ -116,14 +135,29 @@ internal sealed class RingGroup
                 return _rings;
             }
 
-            var rings = new RingThread[_options.RingCount];
+            var plan = CreatePlan();
+            if (plan.RingCount == 0)
+            {
+                throw new RingException("no io_uring ring fits RLIMIT_MEMLOCK", Errno.ENOMEM);
+            }
+
+            var ringOptions = plan.IsReduced ? _options.CopyForRing(plan.RingEntries, plan.BufferRingEntries) : _options;
+            var rings = new RingThread[plan.RingCount];
+            int started = 0;
             try
             {
-                for (int i = 0; i < rings.Length; i++)
+                for (; started < rings.Length; started++)
                 {
-                    rings[i] = new RingThread(i, _options, _capabilities, _loggerFactory);
-                    rings[i].Start();
+                    rings[started] = new RingThread(started, ringOptions, _capabilities, _loggerFactory);
+                    rings[started].Start();
                 }
+            }
+            catch (RingException ex) when (ex.Errno == Errno.ENOMEM && started > 0)
+            {
+                // The limit is shared with the user's other processes (and rings being freed), which
+                // the plan cannot see: run the rings that fit.
+                Array.Resize(ref rings, started);
+                plan = plan.WithRingCount(started);
             }
             catch
             {
@@ -136,6 +170,13 @@ internal sealed class RingGroup
                 throw;
             }
 
+            if (plan.IsReduced && !_reductionLogged)
+            {
+                _reductionLogged = true;
+                IoUringLog.RingsReducedToFitLockedMemory(_logger, plan.DescribeShortfall());
+            }
+
+            _plan = plan;
             _rings = rings;
             _eviction = new PoolEviction(rings, _options.MemoryPoolEvictionPeriod, _loggerFactory.CreateLogger("Transport.IoUring"));
             return rings;

@@ -67,8 +67,19 @@ internal static unsafe partial class LibC
         return GetRLimit(RLIMIT_NOFILE, limits) == 0 && limits[0] < long.MaxValue ? (long)limits[0] : long.MaxValue;
     }
 
+    /// <summary>The soft RLIMIT_MEMLOCK in bytes; <see cref="long.MaxValue"/> when unlimited (RLIM_INFINITY) or unreadable.</summary>
+    public static long LockedMemoryLimit()
+    {
+        const int RLIMIT_MEMLOCK = 8;
+        ulong* limits = stackalloc ulong[2];
+        return GetRLimit(RLIMIT_MEMLOCK, limits) == 0 && limits[0] < long.MaxValue ? (long)limits[0] : long.MaxValue;
+    }
+
     [LibraryImport(Lib, EntryPoint = "sched_setaffinity", SetLastError = true)]
     public static partial int SchedSetAffinity(int pid, nuint size, ulong* mask);
+
+    [LibraryImport(Lib, EntryPoint = "sched_getaffinity", SetLastError = true)]
+    private static partial int SchedGetAffinity(int pid, nuint size, ulong* mask);
 
     public static int SetIntOption(int fd, int level, int name, int value)
         => SetSockOpt(fd, level, name, &value, sizeof(int));
@@ -82,11 +93,43 @@ internal static unsafe partial class LibC
         SetSockOpt(fd, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, &linger, (uint)sizeof(Linger));
     }
 
-    /// <summary>Pins the calling thread to one CPU (best effort).</summary>
-    public static void PinCurrentThreadToCpu(int cpu)
+    /// <summary>
+    /// Pins the calling thread to the <paramref name="index"/>-th CPU (modulo their count) of those it
+    /// may run on, best effort. Under <c>taskset -c 1</c> or a container's cpuset, index 0 is the first
+    /// allowed CPU, not CPU 0, which the thread may not use at all.
+    /// </summary>
+    public static void PinCurrentThreadToCpu(int index)
     {
-        ulong mask = 1UL << (cpu % 64);
-        SchedSetAffinity(0, sizeof(ulong), &mask);
+        const int MaskWords = 16;   // 1024 CPUs, glibc's cpu_set_t
+        ulong* mask = stackalloc ulong[MaskWords];
+        if (SchedGetAffinity(0, MaskWords * sizeof(ulong), mask) < 0)
+        {
+            return;
+        }
+
+        int allowed = 0;
+        for (int w = 0; w < MaskWords; w++)
+        {
+            allowed += System.Numerics.BitOperations.PopCount(mask[w]);
+        }
+
+        if (allowed == 0)
+        {
+            return;
+        }
+
+        int wanted = (int)((uint)index % (uint)allowed);
+        ulong* one = stackalloc ulong[MaskWords];
+        for (int cpu = 0; cpu < MaskWords * 64; cpu++)
+        {
+            if ((mask[cpu / 64] & (1UL << (cpu % 64))) != 0 && wanted-- == 0)
+            {
+                new System.Span<ulong>(one, MaskWords).Clear();
+                one[cpu / 64] = 1UL << (cpu % 64);
+                SchedSetAffinity(0, MaskWords * sizeof(ulong), one);
+                return;
+            }
+        }
     }
 
     public static System.Net.IPEndPoint? GetPeerEndPoint(int fd)

@@ -237,7 +237,7 @@ internal sealed unsafe class RingCapabilities
         {
             Interop.Errno.ENOSYS => $"io_uring_setup returned ENOSYS: kernel {KernelVersion} has no io_uring (5.1+ required, 5.19+ for full speed)",
             Interop.Errno.EPERM => "io_uring_setup returned EPERM: io_uring is blocked by a seccomp profile (Docker's default profile blocks it; run with a profile that allows io_uring_setup/enter/register) or by kernel.io_uring_disabled=2 / io_uring_group",
-            Interop.Errno.ENOMEM => "io_uring_setup returned ENOMEM: the ring could not be allocated; raise RLIMIT_MEMLOCK (ulimit -l) on kernels before 5.12",
+            Interop.Errno.ENOMEM => "io_uring_setup returned ENOMEM: the ring could not be allocated; for a process without CAP_IPC_LOCK its memory is charged to RLIMIT_MEMLOCK",
             Interop.Errno.EACCES => "io_uring_setup returned EACCES: io_uring is restricted by kernel.io_uring_disabled / io_uring_group",
             _ => $"io_uring_setup failed: {LibC.Describe(errno)}",
         };

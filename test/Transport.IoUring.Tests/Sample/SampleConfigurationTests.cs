@@ -17,7 +17,7 @@ namespace Transport.IoUring.Tests.Sample;
 /// <summary>
 /// One sample process configured only through environment variables: an h2c endpoint, an HTTPS
 /// endpoint with a self-signed default certificate, an HTTP/1.1 endpoint, a Kestrel limit and the
-/// IoUring section.
+/// Kestrel:Transport:IoUring section.
 /// </summary>
 public sealed class ConfiguredSampleFixture : SampleServerFixture
 {
@@ -95,8 +95,8 @@ public sealed class ConfiguredSampleFixture : SampleServerFixture
                 ["Kestrel__Certificates__Default__Path"] = _certificatePath,
                 ["Kestrel__Certificates__Default__Password"] = TestCertificate.Password,
                 ["Kestrel__Limits__MaxRequestHeadersTotalSize"] = MaxRequestHeadersTotalSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["IoUring__ReceiveMode"] = "PollAndReceive",
-                ["IoUring__RingCount"] = "1",
+                ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive",
+                ["Kestrel__Transport__IoUring__RingCount"] = "1",
             },
         };
     }

@@ -38,7 +38,7 @@ public sealed class SampleFdExhaustionTests(ITestOutputHelper output)
     {
         await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions
         {
-            Environment = new Dictionary<string, string> { ["IoUring__RingCount"] = "1" },
+            Environment = new Dictionary<string, string> { ["Kestrel__Transport__IoUring__RingCount"] = "1" },
             CommandPrefix = ["prlimit", $"--nofile={FdLimit}:{FdLimit}"],
         });
         onStarted(server);

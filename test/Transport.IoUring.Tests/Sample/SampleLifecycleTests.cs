@@ -53,7 +53,7 @@ public sealed class SampleLifecycleTests(ITestOutputHelper output)
     {
         await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions
         {
-            Environment = new Dictionary<string, string> { ["IoUring__ReceiveMode"] = receiveMode },
+            Environment = new Dictionary<string, string> { ["Kestrel__Transport__IoUring__ReceiveMode"] = receiveMode },
         });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
 
@@ -77,7 +77,7 @@ public sealed class SampleLifecycleTests(ITestOutputHelper output)
     {
         await using var server = SampleServerProcess.Launch(new SampleServerOptions
         {
-            Environment = new Dictionary<string, string> { ["IoUring__RingEntries"] = "1000" },
+            Environment = new Dictionary<string, string> { ["Kestrel__Transport__IoUring__RingEntries"] = "1000" },
         });
 
         int exitCode = await server.WaitForExitAsync(SampleServerProcess.ExitTimeout);

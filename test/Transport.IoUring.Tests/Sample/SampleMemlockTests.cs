@@ -1,9 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
 using System.Net.Http;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Threading.Tasks;
 using Xunit;
@@ -11,33 +9,95 @@ using Xunit;
 namespace Transport.IoUring.Tests.Sample;
 
 /// <summary>
-/// RLIMIT_MEMLOCK, as an unprivileged service meets it: the sample runs as nobody (setpriv, no
-/// capabilities, so CAP_IPC_LOCK does not lift the limit) under a small memlock limit (prlimit).
+/// RLIMIT_MEMLOCK, as an unprivileged service meets it: the sample runs as a user without
+/// capabilities (so CAP_IPC_LOCK does not lift the limit) under a memlock limit (prlimit), with the
+/// ring memory plan of docs/configuration.md ("Locked memory").
 /// </summary>
-public sealed partial class SampleMemlockTests
+public sealed class SampleMemlockTests
 {
-    [RootFact]
-    public async Task RingsThatDoNotFitRlimitMemlockFallBackToSocketsWithOneWarning()
+    private const string Reduced = "The io_uring rings are reduced to fit locked memory";
+    private const string FallBack = "falls back to the Sockets transport";
+
+    [UnprivilegedFact]
+    public async Task OnAManyCoreMachineUnderTheDefaultEightMiBTheDefaultRingsServeOnIoUring()
     {
-        await using var server = await SampleServerProcess.StartAsync(Unprivileged(memlockBytes: 64 * 1024, new()));
+        // 128 processors: the default ring count is capped at 16, which fits 8 MiB (16 × 144 KiB).
+        var environment = new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "128" };
+        await using var server = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(8 * 1024 * 1024, environment));
+
+        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("io_uring", await client.GetStringAsync("/transport"));
+        Assert.Contains(server.Lines, l => l.Contains("on io_uring: 16 ring thread(s)", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Lines, l => l.Contains(Reduced, StringComparison.Ordinal) || l.Contains(FallBack, StringComparison.Ordinal));
+    }
+
+    [UnprivilegedFact]
+    public async Task UnderTheOldDockerDefaultOf64KiBSmallerRingsServeOnIoUringWithOneWarning()
+    {
+        var environment = new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = "128" };
+        await using var server = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(64 * 1024, environment));
+
+        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("io_uring", await client.GetStringAsync("/transport"));
+        Assert.Equal("Hello, World!", await client.GetStringAsync("/plaintext"));
+
+        // 16 rings of 1,024 entries need 16 × 147,456 bytes; one ring of 256 entries (45,056) fits.
+        string warning = Assert.Single(server.Lines, l => l.Contains(Reduced, StringComparison.Ordinal));
+        Assert.Contains("RLIMIT_MEMLOCK is 65536 bytes", warning, StringComparison.Ordinal);
+        Assert.Contains("16 ring(s) of 1024 entries need 2359296 bytes", warning, StringComparison.Ordinal);
+        Assert.Contains("running 1 ring(s) of 256 entries (45056 bytes)", warning, StringComparison.Ordinal);
+        Assert.Contains("LimitMEMLOCK=", warning, StringComparison.Ordinal);
+        Assert.Contains(server.Lines, l => l.Contains("on io_uring: 1 ring thread(s)", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Lines, l => l.Contains(FallBack, StringComparison.Ordinal));
+    }
+
+    [UnprivilegedFact]
+    public async Task WithNoLockedMemoryAtAllTheSampleServesOnSocketsWithOneWarningSayingWhatToRaise()
+    {
+        await using var server = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(0, new Dictionary<string, string>()));
 
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         Assert.Equal("sockets", await client.GetStringAsync("/transport"));
         Assert.Equal("Hello, World!", await client.GetStringAsync("/plaintext"));
-        Assert.Single(server.Lines, l => l.Contains("falls back to the Sockets transport", StringComparison.Ordinal));
-        Assert.Contains(server.Lines, l => l.Contains("ENOMEM", StringComparison.Ordinal) && l.Contains("RLIMIT_MEMLOCK", StringComparison.Ordinal));
+
+        string warning = Assert.Single(server.Lines, l => l.Contains(FallBack, StringComparison.Ordinal));
+        Assert.Contains("ENOMEM", warning, StringComparison.Ordinal);
+        Assert.Contains("RLIMIT_MEMLOCK is 0 bytes", warning, StringComparison.Ordinal);
+        Assert.Contains("not even one ring of 16 entries (12288 bytes) fits", warning, StringComparison.Ordinal);
+        Assert.Contains("LimitMEMLOCK=", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.Lines, l => l.Contains(Reduced, StringComparison.Ordinal));
     }
 
-    [RootFact]
+    [UnprivilegedFact]
+    public async Task WhenAnotherProcessOfTheSameUserHoldsPartOfTheLimitTheRingsThatFitServeWithOneWarning()
+    {
+        // The kernel charges the user: two servers of one user id share 1 MiB. The first takes four
+        // default rings (4 × 147,456 bytes); the second plans four too, but only three can be created.
+        int user = UnprivilegedSample.NewUserId();
+        var environment = new Dictionary<string, string> { ["Kestrel__Transport__IoUring__RingCount"] = "4" };
+        await using var first = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(1024 * 1024, environment, user));
+        Assert.Contains(first.Lines, l => l.Contains("on io_uring: 4 ring thread(s)", StringComparison.Ordinal));
+
+        await using var second = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(1024 * 1024, environment, user));
+        using var client = new HttpClient { BaseAddress = second.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        Assert.Equal("io_uring", await client.GetStringAsync("/transport"));
+        Assert.Contains(second.Lines, l => l.Contains("on io_uring: 3 ring thread(s)", StringComparison.Ordinal));
+        string warning = Assert.Single(second.Lines, l => l.Contains(Reduced, StringComparison.Ordinal));
+        Assert.Contains("the user's other processes", warning, StringComparison.Ordinal);
+        Assert.Contains("running 3 ring(s) of 1024 entries", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(second.Lines, l => l.Contains(FallBack, StringComparison.Ordinal));
+    }
+
+    [UnprivilegedFact]
     public async Task PipeMemoryThatDoesNotFitRlimitMemlockIsReadWithPlainRecvAndNothingIsLost()
     {
-        // One ring (~136 KiB of ring memory) fits 192 KiB; a 128 KiB pipe-memory slab then does not.
+        // One PollAndReceive ring (136 KiB of ring memory) fits 192 KiB; a 128 KiB pipe-memory slab then does not.
         var environment = new Dictionary<string, string>
         {
-            ["IoUring__RingCount"] = "1",
-            ["IoUring__ReceiveMode"] = "PollAndReceive",
+            ["Kestrel__Transport__IoUring__RingCount"] = "1",
+            ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive",
         };
-        await using var server = await SampleServerProcess.StartAsync(Unprivileged(memlockBytes: 192 * 1024, environment));
+        await using var server = await SampleServerProcess.StartAsync(UnprivilegedSample.Options(192 * 1024, environment));
 
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         Assert.Equal("io_uring", await client.GetStringAsync("/transport"));
@@ -53,61 +113,18 @@ public sealed partial class SampleMemlockTests
 
         Assert.All(echoes, echo => Assert.Equal(SHA256.HashData(body), SHA256.HashData(echo)));
         Assert.Contains(server.Lines, l => l.Contains("could not register pipe memory slab", StringComparison.Ordinal) && l.Contains("ENOMEM", StringComparison.Ordinal));
-        Assert.DoesNotContain(server.Lines, l => l.Contains("falls back to the Sockets transport", StringComparison.Ordinal));
+        Assert.DoesNotContain(server.Lines, l => l.Contains(FallBack, StringComparison.Ordinal) || l.Contains(Reduced, StringComparison.Ordinal));
     }
 
-    private static SampleServerOptions Unprivileged(int memlockBytes, Dictionary<string, string> environment) => new()
+    /// <summary>A fact that runs the sample unprivileged; skipped only where that cannot be done at all (not root).</summary>
+    private sealed class UnprivilegedFactAttribute : FactAttribute
     {
-        Environment = environment,
-        CommandPrefix =
-        [
-            "prlimit", $"--memlock={memlockBytes}:{memlockBytes}",
-            "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-        ],
-    };
-
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint GetEuid();
-
-    /// <summary>A fact that needs root, to drop to an unprivileged user; skipped with that reason otherwise.</summary>
-    private sealed class RootFactAttribute : FactAttribute
-    {
-        public RootFactAttribute()
+        public UnprivilegedFactAttribute()
         {
-            if (GetEuid() != 0)
+            if (UnprivilegedSample.WhyNot() is string reason)
             {
-                Skip = "needs root to run the sample as an unprivileged user (setpriv)";
+                Skip = reason;
             }
-            else if (FirstPathNobodyCannotRead() is string blocked)
-            {
-                Skip = $"the unprivileged user cannot read {blocked} (the checkout or the SDK is not world-readable)";
-            }
-        }
-
-        private static string? FirstPathNobodyCannotRead()
-        {
-            if (!OperatingSystem.IsLinux())
-            {
-                return "(not Linux)";
-            }
-
-            foreach (string file in new[] { SampleServerProcess.FindWebAppDll(), SampleServerProcess.FindDotnet() })
-            {
-                if ((File.GetUnixFileMode(file) & UnixFileMode.OtherRead) == 0)
-                {
-                    return file;
-                }
-
-                for (var dir = new DirectoryInfo(Path.GetDirectoryName(Path.GetFullPath(file))!); dir is not null; dir = dir.Parent)
-                {
-                    if ((dir.UnixFileMode & UnixFileMode.OtherExecute) == 0)
-                    {
-                        return dir.FullName;
-                    }
-                }
-            }
-
-            return null;
         }
     }
 }

@@ -32,6 +32,12 @@ public sealed record SampleServerOptions
     /// SIGTERM still reaches it. Empty: dotnet is started directly.
     /// </summary>
     public IReadOnlyList<string> CommandPrefix { get; init; } = [];
+
+    /// <summary>The sample's WebApp.dll to run; null: the one built next to the tests.</summary>
+    public string? WebAppDll { get; init; }
+
+    /// <summary>The dotnet host to run it with; null: the one running the tests.</summary>
+    public string? Dotnet { get; init; }
 }
 
 /// <summary>
@@ -124,8 +130,9 @@ public sealed class SampleServerProcess : IAsyncDisposable
     public static SampleServerProcess Launch(SampleServerOptions? options = null)
     {
         options ??= new SampleServerOptions();
-        string webAppDll = FindWebAppDll();
-        var startInfo = new ProcessStartInfo(options.CommandPrefix.Count > 0 ? options.CommandPrefix[0] : FindDotnet())
+        string webAppDll = options.WebAppDll ?? FindWebAppDll();
+        string dotnet = options.Dotnet ?? FindDotnet();
+        var startInfo = new ProcessStartInfo(options.CommandPrefix.Count > 0 ? options.CommandPrefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -142,7 +149,7 @@ public sealed class SampleServerProcess : IAsyncDisposable
                 startInfo.ArgumentList.Add(part);
             }
 
-            startInfo.ArgumentList.Add(FindDotnet());
+            startInfo.ArgumentList.Add(dotnet);
         }
 
         startInfo.ArgumentList.Add(webAppDll);
