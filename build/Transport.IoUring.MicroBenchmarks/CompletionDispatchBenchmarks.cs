@@ -15,8 +15,8 @@ public unsafe class CompletionDispatchBenchmarks
 {
     private const int Slots = 1024;
     private Ring _ring = null!;
-    private Cqe[] _cqes = null!;
-    private Cqe[] _recorded = null!;
+    private Completion[] _cqes = null!;
+    private Completion[] _recorded = null!;
     private readonly uint[] _generations = new uint[Slots];
     private readonly Counter?[] _connections = new Counter?[Slots];
 
@@ -30,8 +30,8 @@ public unsafe class CompletionDispatchBenchmarks
         _ring = Ring.TryCreate(1024, 4096, flags, out int errno)
             ?? Ring.TryCreate(1024, 4096, SetupFlags.SubmitAll, out errno)
             ?? throw new InvalidOperationException($"io_uring_setup failed: errno {errno}");
-        _cqes = new Cqe[4096];
-        _recorded = new Cqe[Batch];
+        _cqes = new Completion[4096];
+        _recorded = new Completion[Batch];
         for (int slot = 0; slot < Slots; slot++)
         {
             _generations[slot] = (uint)slot & 7;
@@ -41,8 +41,8 @@ public unsafe class CompletionDispatchBenchmarks
         for (int i = 0; i < Batch; i++)
         {
             int slot = i * 37 % Slots;
-            var kind = (i % 3) switch { 0 => OperationKind.Recv, 1 => OperationKind.Send, _ => OperationKind.Poll };
-            _recorded[i] = new Cqe { UserData = UserData.Pack(kind, slot, _generations[slot]), Res = 64, Flags = 0 };
+            var kind = (i % 3) switch { 0 => OperationKind.Recv, 1 => OperationKind.Send, _ => OperationKind.HangUpPoll };
+            _recorded[i] = new Completion(UserData.Pack(kind, slot, _generations[slot]), 64, 0);
         }
     }
 
@@ -85,14 +85,14 @@ public unsafe class CompletionDispatchBenchmarks
         return cqes.Length;
     }
 
-    private void Dispatch(in Cqe cqe)
+    private void Dispatch(in Completion cqe)
     {
         ulong userData = cqe.UserData;
         int slot = UserData.Slot(userData);
         uint generation = UserData.Generation(userData);
         switch (UserData.Kind(userData))
         {
-            case OperationKind.Poll:
+            case OperationKind.HangUpPoll:
             case OperationKind.Recv:
             case OperationKind.Send:
                 var connection = slot < _connections.Length ? _connections[slot] : null;
@@ -103,8 +103,8 @@ public unsafe class CompletionDispatchBenchmarks
 
                 switch (UserData.Kind(userData))
                 {
-                    case OperationKind.Poll: connection.Polls++; break;
-                    case OperationKind.Recv: connection.Bytes += cqe.Res; break;
+                    case OperationKind.HangUpPoll: connection.Polls++; break;
+                    case OperationKind.Recv: connection.Bytes += cqe.Result; break;
                     default: connection.Sends++; break;
                 }
 

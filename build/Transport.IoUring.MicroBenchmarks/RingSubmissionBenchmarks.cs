@@ -15,7 +15,7 @@ namespace Transport.IoUring.MicroBenchmarks;
 public unsafe class RingSubmissionBenchmarks
 {
     private Ring _ring = null!;
-    private Cqe[] _cqes = null!;
+    private Completion[] _cqes = null!;
     private Sqe[] _scratch = null!;
 
     [Params(1, 16, 256)]
@@ -31,7 +31,7 @@ public unsafe class RingSubmissionBenchmarks
             ?? Ring.TryCreate(1024, 4096, SetupFlags.SubmitAll, out errno)
             ?? throw new InvalidOperationException($"io_uring_setup failed: errno {errno}");
         _ring.TryRegisterRingFd();
-        _cqes = new Cqe[4096];
+        _cqes = new Completion[4096];
         _scratch = GC.AllocateArray<Sqe>(256, pinned: true);
     }
 

@@ -113,7 +113,7 @@ internal static unsafe partial class SendZeroCopyProbe
 
     private static Result Measure(Ring ring, int fd, byte* buffer, int size, Mode mode, TimeSpan duration)
     {
-        Span<Cqe> cqes = stackalloc Cqe[16];
+        Span<Completion> cqes = stackalloc Completion[16];
         long sends = 0, notifications = 0, copied = 0;
         double process0 = CpuSeconds(RusageSelf), thread0 = CpuSeconds(RusageThread);
         var clock = Stopwatch.StartNew();
@@ -152,7 +152,7 @@ internal static unsafe partial class SendZeroCopyProbe
                     {
                         if (!CountNotification(in cqes[i], ref notifications, ref copied, ref pendingNotifications))
                         {
-                            result = cqes[i].Res;
+                            result = cqes[i].Result;
                             if ((cqes[i].Flags & CqeFlags.More) != 0)
                             {
                                 pendingNotifications++;
@@ -187,7 +187,7 @@ internal static unsafe partial class SendZeroCopyProbe
         return new Result(sends, wall, CpuSeconds(RusageSelf) - process0, CpuSeconds(RusageThread) - thread0, notifications, copied);
     }
 
-    private static bool CountNotification(in Cqe cqe, ref long notifications, ref long copied, ref long pending)
+    private static bool CountNotification(in Completion cqe, ref long notifications, ref long copied, ref long pending)
     {
         if ((cqe.Flags & CqeFlags.Notif) == 0)
         {
@@ -196,7 +196,7 @@ internal static unsafe partial class SendZeroCopyProbe
 
         notifications++;
         pending--;
-        if (((uint)cqe.Res & CqeFlags.NotifUsageZcCopied) != 0)
+        if (((uint)cqe.Result & CqeFlags.NotifUsageZcCopied) != 0)
         {
             copied++;
         }

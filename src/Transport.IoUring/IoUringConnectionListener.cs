@@ -33,7 +33,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     private readonly ConcurrentDictionary<IoUringConnection, byte> _connections = new();
     private readonly List<Socket> _sockets = new();
     private readonly List<RingAcceptor> _acceptors = new();
-    private RingThread[] _rings = [];
+    private RingThread[] _ringThreads = [];
     private bool _localIsWildcard;
     private string? _unixSocketPathToDelete;
     private Task? _unbindTask;
@@ -56,10 +56,16 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     /// </summary>
     internal bool NoDelayFromListener { get; private set; }
 
+    /// <summary>
+    /// Accepted TCP sockets that need TCP_NODELAY set one by one: NoDelay is on and the listen
+    /// socket does not pass it on (an inherited socket, or one that refused the option).
+    /// </summary>
+    internal bool AcceptedSocketsNeedNoDelay => _options.NoDelay && IsTcp && !NoDelayFromListener;
+
     /// <summary>Binds the listen socket(s) and starts accepting on every ring.</summary>
     internal void Bind()
     {
-        _rings = _ringGroup.Acquire();
+        _ringThreads = _ringGroup.Acquire();
         try
         {
             BindSockets();
@@ -75,16 +81,12 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             throw;
         }
 
-        for (int i = 0; i < _rings.Length; i++)
+        for (int i = 0; i < _ringThreads.Length; i++)
         {
             var socket = _sockets.Count == 1 ? _sockets[0] : _sockets[i];
-            var acceptor = new RingAcceptor(_rings[i], this, (int)socket.SafeHandle.DangerousGetHandle());
+            var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle());
             _acceptors.Add(acceptor);
-            _rings[i].Schedule(static s =>
-            {
-                var a = (RingAcceptor)s!;
-                a.Ring.AddAcceptor(a);
-            }, acceptor);
+            _ringThreads[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
         }
     }
 
@@ -136,7 +138,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
 
     private void BindTcp(IPEndPoint ip)
     {
-        bool reusePort = _options.ReusePort && _rings.Length > 1;
+        bool reusePort = _options.ReusePort && _ringThreads.Length > 1;
         if (reusePort && ip.Port != 0)
         {
             // SO_REUSEPORT would let this bind join a group another process of the same user holds
@@ -146,7 +148,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             BindOrThrow(probe, ip);
         }
 
-        int count = reusePort ? _rings.Length : 1;
+        int count = reusePort ? _ringThreads.Length : 1;
         for (int i = 0; i < count; i++)
         {
             var socket = CreateTcpSocket(ip, reusePort);
@@ -264,7 +266,7 @@ internal sealed class IoUringConnectionListener : IConnectionListener
     {
         foreach (var acceptor in _acceptors)
         {
-            acceptor.Ring.Schedule(static s => ((RingAcceptor)s!).Stop(), acceptor);
+            acceptor.RingThread.Schedule(static s => ((RingAcceptor)s!).Stop(), acceptor);
         }
 
         await Task.WhenAll(_acceptors.Select(a => a.Stopped)).ConfigureAwait(false);
@@ -301,6 +303,8 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             return;
         }
 
+        // One timeout for the whole stop: the connections' closes and the rings' stop share it.
+        long deadline = Environment.TickCount64 + RingThread.StopTimeoutMs;
         await UnbindAsync().ConfigureAwait(false);
 
         // Kestrel has closed its connections by now; anything left (a host that skipped graceful
@@ -310,16 +314,17 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             connection.Abort(new ConnectionAbortedException("The io_uring listener is being disposed."));
         }
 
+        var remaining = TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64));
         try
         {
-            await Task.WhenAll(_connections.Keys.Select(c => c.Closed)).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(_connections.Keys.Select(c => c.Closed)).WaitAsync(remaining).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            // A peer that never drains a send keeps its connection open; the ring's own stop
-            // timeout deals with it.
+            // A peer that never drains a send keeps its connection open; the rings give up on it
+            // at the same deadline.
         }
 
-        await _ringGroup.ReleaseAsync().ConfigureAwait(false);
+        await _ringGroup.ReleaseAsync(deadline).ConfigureAwait(false);
     }
 }

@@ -48,7 +48,7 @@ internal sealed partial class IoUringConnection : IFeatureCollection,
 
     public MemoryPool<byte> MemoryPool { get; }
 
-    public int RingId => _ring.Id;
+    public int RingId => _ringThread.Id;
 
     public IoUringReceiveMode ReceiveMode { get; }
 

@@ -1,33 +1,36 @@
 using System;
-using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.AspNetCore.Connections;
+using Transport.IoUring.Internal.Receive;
 using Transport.IoUring.Interop;
 
 namespace Transport.IoUring.Internal;
 
 /// <summary>
 /// One accepted socket, bridged to Kestrel through a pair of pipes. All socket I/O and all state
-/// below marked "ring thread" happen on the one <see cref="RingThread"/> that accepted it; other
-/// threads reach it only by posting work there (<see cref="Abort(ConnectionAbortedException)"/>)
+/// below marked "ring thread" happen on the one <see cref="Internal.RingThread"/> that accepted it;
+/// other threads reach it only by posting work there (<see cref="Abort(ConnectionAbortedException)"/>)
 /// or through the pipes, whose transport-side continuations are scheduled on that ring.
 /// </summary>
 /// <remarks>
-/// Lifecycle, as Kestrel's Sockets transport: the receive side ends on FIN, error, or shutdown and
-/// then completes the input pipe and fires <see cref="ConnectionClosed"/>; the send side ends when
-/// the application completes output (remaining bytes are sent first), on error, or on abort, and
-/// then shuts the socket down. The fd is closed only when both sides have ended and no request on
-/// it is in flight, so the kernel never writes into a recycled fd or slot.
+/// Two directions, each ended once: the receive side (a <see cref="Receiver"/> per receive mode,
+/// this class's Input partial for the pipe) ends on the peer's FIN, a reset, an error or shutdown;
+/// the send side (the Output partial) ends when the application completes its output (the rest is
+/// sent first), on an error, or on abort, and then shuts the socket down. The fd is closed only when
+/// both have ended and none of the connection's requests can complete any more, so the kernel never
+/// writes into a recycled fd or slot. docs/architecture.md draws the states and says when Kestrel
+/// is told the connection closed.
 /// </remarks>
-internal sealed partial class IoUringConnection : ConnectionContext
+internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOwner
 {
-    private readonly RingThread _ring;
+    private readonly RingThread _ringThread;
     private readonly IoUringConnectionListener _listener;
     private readonly int _fd;
+    private readonly Receiver _receiver;
     private readonly PipeWriter _input;       // transport side of the input pipe (ring writes)
     private readonly PipeReader _output;      // transport side of the output pipe (ring reads)
     private readonly IDuplexPipe _application;// application side, completed by DisposeAsync
@@ -37,38 +40,32 @@ internal sealed partial class IoUringConnection : ConnectionContext
 
     // Ring thread.
     private bool _shutdown;
-    private bool _abortRequested;
     private bool _fdClosed;
     private bool _connectionClosedQueued;
     private Exception? _shutdownReason;
 
-    public IoUringConnection(RingThread ring, IoUringConnectionListener listener, int fd, int slot, uint generation, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
+    public IoUringConnection(RingThread ringThread, IoUringConnectionListener listener, int fd, int slot, uint generation, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
     {
-        _ring = ring;
+        _ringThread = ringThread;
         _listener = listener;
         _fd = fd;
         Slot = slot;
         Generation = generation;
-        ReceiveMode = ring.ReceiveMode;
+        ReceiveMode = ringThread.ReceiveMode;
         LocalEndPoint = localEndPoint;
         RemoteEndPoint = remoteEndPoint;
         ConnectionId = ConnectionIds.Next();
-        MemoryPool = ring.MemoryPool;
+        MemoryPool = ringThread.MemoryPool;
         ConnectionClosed = _connectionClosedTokenSource.Token;
 
-        var options = ring.Options;
-        long maxRead = options.MaxReadBufferSize ?? 0;
-        long maxWrite = options.MaxWriteBufferSize ?? 0;
-        var input = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring.ApplicationScheduler, writerScheduler: ring,
-            pauseWriterThreshold: maxRead, resumeWriterThreshold: maxRead / 2, useSynchronizationContext: false));
-        var output = new Pipe(new PipeOptions(ring.MemoryPool, readerScheduler: ring, writerScheduler: ring.ApplicationScheduler,
-            pauseWriterThreshold: maxWrite, resumeWriterThreshold: maxWrite / 2, useSynchronizationContext: false));
-
+        var input = new Pipe(ringThread.Connections.InputOptions);
+        var output = new Pipe(ringThread.Connections.OutputOptions);
         _input = input.Writer;
         _output = output.Reader;
         _application = new DuplexPipe(input.Reader, output.Writer);
         Transport = _application;
 
+        _receiver = ReceiveMode == IoUringReceiveMode.BufferRing ? new BufferRingReceiver(this) : new PollReceiver(this);
         _onFlushCompleted = OnFlushCompleted;
         _onOutputReadCompleted = OnOutputReadCompleted;
     }
@@ -76,7 +73,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
     public int Slot { get; }
     public uint Generation { get; }
     public int Fd => _fd;
-    public RingThread Ring => _ring;
+    public RingThread RingThread => _ringThread;
 
     /// <summary>Completes when the socket is closed and the connection has left its ring.</summary>
     public Task Closed => _closed.Task;
@@ -85,17 +82,38 @@ internal sealed partial class IoUringConnection : ConnectionContext
     public override IDuplexPipe Transport { get; set; }
     public override CancellationToken ConnectionClosed { get; set; }
 
+    /// <summary>The user_data of this connection's requests of <paramref name="kind"/>.</summary>
+    public ulong UserDataFor(OperationKind kind) => UserData.Pack(kind, Slot, Generation);
+
     /// <summary>Starts receiving and sending; called on the ring thread right after accept.</summary>
     public void Start()
     {
-        Debug.Assert(_ring.IsOnRingThread);
-        ContinueReceiving();
+        Debug.Assert(_ringThread.IsOnRingThread);
+        _receiver.Start();
         ReadOutput();
     }
 
+    /// <summary>Ring thread: a completion of one of this connection's requests.</summary>
+    public void OnCompletion(OperationKind kind, in Completion completion)
+    {
+        Debug.Assert(_ringThread.IsOnRingThread);
+        if (kind == OperationKind.Send)
+        {
+            OnSendCompleted(completion.Result);
+        }
+        else
+        {
+            _receiver.OnCompletion(kind, completion);
+        }
+
+        TryClose();
+    }
+
+    public void OnRingStopping() => AbortFromRing(new ConnectionAbortedException("The io_uring transport is stopping."));
+
     public override void Abort(ConnectionAbortedException abortReason)
     {
-        _ring.Schedule(static state =>
+        _ringThread.Schedule(static state =>
         {
             var (connection, reason) = ((IoUringConnection, ConnectionAbortedException?))state!;
             connection.AbortFromRing(reason);
@@ -108,7 +126,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
     /// </summary>
     public void AbortFromRing(ConnectionAbortedException? abortReason)
     {
-        Debug.Assert(_ring.IsOnRingThread);
+        Debug.Assert(_ringThread.IsOnRingThread);
         if (_fdClosed)
         {
             return;
@@ -117,12 +135,12 @@ internal sealed partial class IoUringConnection : ConnectionContext
         // Kestrel passes null when it has no particular reason (e.g. the client closed first). The
         // Sockets transport then shuts the socket down gracefully (FIN) and resets it (RST) only
         // for a real reason; so does this one.
-        IoUringLog.ConnectionAbort(_ring.ConnectionLogger, ConnectionId, abortReason?.Message ?? "The connection was closed without a reason.");
-        _abortRequested = abortReason is not null;
-        Shutdown(abortReason);
+        IoUringLog.ConnectionAbort(Log, ConnectionId, abortReason?.Message ?? "The connection was closed without a reason.");
+        Shutdown(abortReason, reset: abortReason is not null);
 
         // Ends the send loop after Shutdown so the abort reason is the one recorded.
         _output.CancelPendingRead();
+        TryClose();
     }
 
     // Called by Kestrel once the connection middleware has finished (ConnectionClosed has fired
@@ -134,15 +152,21 @@ internal sealed partial class IoUringConnection : ConnectionContext
 
         // A ring that gave up on its connections (its stop timed out) closes nothing any more:
         // Kestrel's shutdown must not wait for it forever.
-        await Task.WhenAny(_closed.Task, _ring.Stopped).ConfigureAwait(false);
-        await Task.WhenAny(_connectionClosedFired.Task, _ring.Stopped).ConfigureAwait(false);
+        await Task.WhenAny(_closed.Task, _ringThread.Stopped).ConfigureAwait(false);
+        await Task.WhenAny(_connectionClosedFired.Task, _ringThread.Stopped).ConfigureAwait(false);
         if (_connectionClosedFired.Task.IsCompleted)
         {
             _connectionClosedTokenSource.Dispose();
         }
     }
 
-    private void Shutdown(Exception? reason)
+    private Microsoft.Extensions.Logging.ILogger Log => _ringThread.Connections.Logger;
+
+    /// <summary>
+    /// Ends the connection from our side: FIN both ways (or, with <paramref name="reset"/>, RST at
+    /// close), the receive side over, the send in flight cancelled, and Kestrel told it closed.
+    /// </summary>
+    private void Shutdown(Exception? reason, bool reset)
     {
         if (_shutdown)
         {
@@ -155,24 +179,21 @@ internal sealed partial class IoUringConnection : ConnectionContext
         // should observe this one except middleware trying to half-close, which Kestrel does not
         // support either.
         _shutdownReason = reason ?? new ConnectionAbortedException("The io_uring transport's send loop completed gracefully.");
-        IoUringLog.ConnectionWriteFin(_ring.ConnectionLogger, ConnectionId, _shutdownReason.Message);
+        IoUringLog.ConnectionWriteFin(Log, ConnectionId, _shutdownReason.Message);
 
-        if (_abortRequested)
+        if (reset)
         {
             // SO_LINGER {on, 0}: close() then sends RST and drops unsent data.
             LibC.SetLingerZero(_fd);
         }
         else
         {
-            // FIN both ways; a recv in flight completes with 0 and ends the receive side.
             LibC.Shutdown(_fd, SocketConstants.SHUT_RDWR);
         }
 
-        CancelReceive();
-        if (_sendInFlight)
-        {
-            _ring.SubmitCancel(UserData.Pack(OperationKind.Send, Slot, Generation), Slot, Generation);
-        }
+        EndReceive(null);
+        CancelSend();
+        FireConnectionClosed();
     }
 
     private void FireConnectionClosed()
@@ -193,7 +214,7 @@ internal sealed partial class IoUringConnection : ConnectionContext
             }
             catch (Exception ex)
             {
-                IoUringLog.ConnectionError(connection._ring.ConnectionLogger, connection.ConnectionId, ex);
+                IoUringLog.ConnectionError(connection.Log, connection.ConnectionId, ex);
             }
 
             connection._connectionClosedFired.TrySetResult();
@@ -203,14 +224,14 @@ internal sealed partial class IoUringConnection : ConnectionContext
     /// <summary>Closes the fd once both directions have ended and nothing of it is in flight.</summary>
     private void TryClose()
     {
-        if (_fdClosed || !_receiveEnded || !_sendEnded || _pollArmed || _recvInFlight || _sendInFlight)
+        if (_fdClosed || !_receiver.IsFinished || !IsSendFinished)
         {
             return;
         }
 
         _fdClosed = true;
         LibC.Close(_fd);
-        _ring.RemoveConnection(this);
+        _ringThread.Connections.OnClosed(this);
         _listener.OnConnectionClosed(this);
         _closed.TrySetResult();
     }

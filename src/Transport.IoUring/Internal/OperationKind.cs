@@ -5,13 +5,27 @@ namespace Transport.IoUring.Internal;
 /// <summary>What a submission was for; the top byte of its user_data.</summary>
 internal enum OperationKind : byte
 {
-    Wake = 1,       // read on the ring's eventfd
-    Accept = 2,     // slot = acceptor
-    AcceptRetry = 3,// timeout before re-arming an accept after EMFILE/ENFILE
-    Poll = 4,       // slot = connection
+    Wake = 1,           // read on the ring's eventfd (slot 0, generation 0)
+    Accept = 2,         // slot = acceptor
+    AcceptRetry = 3,    // timeout before re-arming an accept after EMFILE/ENFILE
+    HangUpPoll = 4,     // slot = connection. BufferRing: POLLRDHUP only, reports FIN/RST
     Recv = 5,
     Send = 6,
-    Cancel = 7,
+    Cancel = 7,         // slot and generation of the request it cancels; its CQE is ignored
+    ReadinessPoll = 8,  // PollAndReceive: POLLIN|POLLRDHUP, reports data (and FIN/RST)
+}
+
+/// <summary>
+/// A connection or an acceptor: what owns a slot of a ring (<see cref="RingSlots"/>) and receives
+/// the completions addressed to it. Ring thread only.
+/// </summary>
+internal interface IRingSlotOwner
+{
+    /// <summary>A completion of one of this owner's requests (its slot and generation matched).</summary>
+    void OnCompletion(OperationKind kind, in Interop.Completion completion);
+
+    /// <summary>The ring is stopping: end whatever is in flight; the ring waits for the slot to be freed.</summary>
+    void OnRingStopping();
 }
 
 /// <summary>

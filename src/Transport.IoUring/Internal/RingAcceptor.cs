@@ -1,4 +1,4 @@
-using System.Threading;
+using System.Diagnostics;
 using System.Threading.Tasks;
 using Transport.IoUring.Interop;
 
@@ -9,7 +9,7 @@ namespace Transport.IoUring.Internal;
 /// older kernels) whose every completion becomes a connection on this ring. EMFILE/ENFILE back
 /// off with a ring timeout and retry; the acceptor never spins and never gives up on them.
 /// </summary>
-internal sealed class RingAcceptor
+internal sealed class RingAcceptor : IRingSlotOwner
 {
     private const int MaxBackoffMs = 1000;
 
@@ -22,9 +22,8 @@ internal sealed class RingAcceptor
 
     // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
     private LogRateLimit _backoffLog = new(10_000);
-    private static int s_nextGeneration;
 
-    private readonly RingThread _ring;
+    private readonly RingThread _ringThread;
     private readonly IoUringConnectionListener _listener;
     private readonly int _listenFd;
     private readonly bool _multishot;
@@ -37,19 +36,20 @@ internal sealed class RingAcceptor
     private bool _failed;
     private bool _finished;
 
-    public RingAcceptor(RingThread ring, IoUringConnectionListener listener, int listenFd)
+    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd)
     {
-        _ring = ring;
+        _ringThread = ringThread;
         _listener = listener;
         _listenFd = listenFd;
-        _multishot = (ring.Features & RingFeatures.MultishotAccept) != 0;
-        Generation = (uint)Interlocked.Increment(ref s_nextGeneration) & UserData.GenerationMask;
+        _multishot = (ringThread.Features & RingFeatures.MultishotAccept) != 0;
     }
 
-    public RingThread Ring => _ring;
+    public RingThread RingThread => _ringThread;
     public int ListenFd => _listenFd;
+
+    // The slot in the ring's slot table, shared with connections: one generation scheme for both.
     public int Slot { get; private set; }
-    public uint Generation { get; }
+    public uint Generation { get; private set; }
 
     /// <summary>Completes when no accept of this acceptor is in flight any more.</summary>
     public Task Stopped => _stopped.Task;
@@ -57,20 +57,40 @@ internal sealed class RingAcceptor
     private ulong AcceptUserData => UserData.Pack(OperationKind.Accept, Slot, Generation);
     private ulong RetryUserData => UserData.Pack(OperationKind.AcceptRetry, Slot, Generation);
 
-    /// <summary>Ring thread: takes its slot and arms the first accept.</summary>
-    public void Attach(int slot)
+    /// <summary>Ring thread: takes a slot and arms the first accept.</summary>
+    public void Attach()
     {
-        Slot = slot;
+        Debug.Assert(_ringThread.IsOnRingThread);
+        Slot = _ringThread.Slots.Reserve(out uint generation);
+        Generation = generation;
+        _ringThread.Slots.Occupy(Slot, this);
         Arm();
     }
 
-    public void OnAcceptCompleted(int result, uint flags)
+    public void OnCompletion(OperationKind kind, in Completion completion)
     {
-        if ((flags & CqeFlags.More) == 0)
+        Debug.Assert(_ringThread.IsOnRingThread);
+        if (kind == OperationKind.Accept)
+        {
+            OnAcceptCompleted(completion);
+        }
+        else
+        {
+            Debug.Assert(kind == OperationKind.AcceptRetry);
+            OnRetryTimerCompleted();
+        }
+    }
+
+    public void OnRingStopping() => Stop();
+
+    private void OnAcceptCompleted(in Completion completion)
+    {
+        if (!completion.HasMore)
         {
             _armed = false;
         }
 
+        int result = completion.Result;
         if (result >= 0 && result >= FdCeiling())
         {
             // The process is about to run out of fds. Connections must not take the last ones:
@@ -89,7 +109,7 @@ internal sealed class RingAcceptor
             }
             else
             {
-                _ring.AddConnection(result, _listener);
+                _ringThread.Connections.Accept(result, _listener);
             }
         }
         else
@@ -101,7 +121,7 @@ internal sealed class RingAcceptor
                 case Errno.EAGAIN:
                 case Errno.EINTR:
                 case Errno.ECONNABORTED:
-                case 71: // EPROTO: the peer went away during the handshake
+                case Errno.EPROTO: // the peer went away during the handshake
                     break;
                 case Errno.EMFILE:
                 case Errno.ENFILE:
@@ -110,19 +130,19 @@ internal sealed class RingAcceptor
                     _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
                     if (_backoffLog.ShouldReport(out int suppressed))
                     {
-                        IoUringLog.AcceptBackoff(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs, suppressed);
+                        IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs, suppressed);
                     }
 
                     if (_armed)
                     {
                         // A multishot accept that reported an error but goes on: pause it.
-                        _ring.SubmitCancel(AcceptUserData, Slot, Generation);
+                        _ringThread.Cancel(AcceptUserData);
                     }
 
                     StartBackoffTimer();
                     break;
                 default:
-                    IoUringLog.AcceptFailed(_ring.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno));
+                    IoUringLog.AcceptFailed(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno));
                     _failed = true;
                     break;
             }
@@ -136,7 +156,7 @@ internal sealed class RingAcceptor
         TryFinishStop();
     }
 
-    public void OnRetryTimerCompleted()
+    private void OnRetryTimerCompleted()
     {
         _timerArmed = false;
         if (!_armed && !_stopping && !_failed)
@@ -158,12 +178,12 @@ internal sealed class RingAcceptor
         _stopping = true;
         if (_armed)
         {
-            _ring.SubmitCancel(AcceptUserData, Slot, Generation);
+            _ringThread.Cancel(AcceptUserData);
         }
 
         if (_timerArmed)
         {
-            _ring.SubmitCancel(RetryUserData, Slot, Generation);
+            _ringThread.Cancel(RetryUserData);
         }
 
         TryFinishStop();
@@ -171,7 +191,7 @@ internal sealed class RingAcceptor
 
     private void Arm()
     {
-        _ring.Ring.PrepareAccept(_listenFd, _multishot, AcceptUserData);
+        _ringThread.Accept(_listenFd, _multishot, AcceptUserData);
         _armed = true;
     }
 
@@ -192,7 +212,7 @@ internal sealed class RingAcceptor
     {
         _backoff ??= new TimeoutSpec();
         _backoff.Set(_backoffMs);
-        _ring.Ring.PrepareTimeout(_backoff, RetryUserData);
+        _ringThread.Wait(_backoff, RetryUserData);
         _timerArmed = true;
     }
 
@@ -204,7 +224,7 @@ internal sealed class RingAcceptor
         }
 
         _finished = true;
-        _ring.RemoveAcceptor(this);
+        _ringThread.Slots.Free(Slot);
         _backoff?.Dispose();
         _backoff = null;
 

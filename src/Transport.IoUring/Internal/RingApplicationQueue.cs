@@ -34,7 +34,7 @@ internal sealed class RingApplicationQueue : PipeScheduler
 
     private readonly ConcurrentQueue<(Action<object?> Action, object? State)> _queue = new();
     private readonly ManualResetEventSlim _idle = new(initialState: true);
-    private readonly RingThread _ring;
+    private readonly RingThread _ringThread;
     private readonly ILogger _logger;
 
     // 1 while a runner of the current epoch is posted or running; only it resets the flag.
@@ -49,9 +49,9 @@ internal sealed class RingApplicationQueue : PipeScheduler
     // because under a starved thread pool a few demoted runners can be waiting to run at once.
     private readonly Runner?[] _spareRunners = new Runner?[8];
 
-    public RingApplicationQueue(RingThread ring, ILogger logger)
+    public RingApplicationQueue(RingThread ringThread, ILogger logger)
     {
-        _ring = ring;
+        _ringThread = ringThread;
         _logger = logger;
         _runner = new Runner(this, 0);
     }
@@ -66,7 +66,7 @@ internal sealed class RingApplicationQueue : PipeScheduler
         _queue.Enqueue((action, state));
 
         // The ring thread posts once per turn, in Release; any other thread makes sure a runner comes.
-        if (!_ring.IsOnRingThread)
+        if (!_ringThread.IsOnRingThread)
         {
             TryPostRunner();
         }
@@ -154,7 +154,7 @@ internal sealed class RingApplicationQueue : PipeScheduler
                 }
                 catch (Exception ex)
                 {
-                    IoUringLog.RingThreadError(_logger, _ring.Id, ex);
+                    IoUringLog.RingThreadError(_logger, _ringThread.Id, ex);
                 }
             }
 

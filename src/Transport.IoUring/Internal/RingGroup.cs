@@ -127,9 +127,10 @@ internal sealed class RingGroup
             }
             catch
             {
+                long deadline = Environment.TickCount64 + RingThread.StopTimeoutMs;
                 foreach (var ring in rings)
                 {
-                    ring?.StopAsync();
+                    ring?.StopAsync(deadline);
                 }
 
                 throw;
@@ -151,8 +152,18 @@ internal sealed class RingGroup
         }
     }
 
-    public async Task ReleaseAsync()
+    /// <summary>
+    /// A listener is done with the rings; the last one stops them, giving up on what is still in
+    /// flight at <paramref name="deadlineTicks"/> (<see cref="Environment.TickCount64"/>; default:
+    /// <see cref="RingThread.StopTimeoutMs"/> from now).
+    /// </summary>
+    public async Task ReleaseAsync(long deadlineTicks = 0)
     {
+        if (deadlineTicks == 0)
+        {
+            deadlineTicks = Environment.TickCount64 + RingThread.StopTimeoutMs;
+        }
+
         RingThread[]? toStop = null;
         PoolEviction? eviction = null;
         lock (_lock)
@@ -180,7 +191,7 @@ internal sealed class RingGroup
         {
             foreach (var ring in toStop)
             {
-                await ring.StopAsync().ConfigureAwait(false);
+                await ring.StopAsync(deadlineTicks).ConfigureAwait(false);
                 lock (_lock)
                 {
                     _stoppedTotals ??= new RingCounters[_options.RingCount];

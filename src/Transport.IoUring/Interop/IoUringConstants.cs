@@ -27,6 +27,7 @@ internal static class Opcode
     public const byte Send = 26;
     public const byte Recv = 27;
     public const byte Shutdown = 34;
+    public const byte Socket = 45;      // 5.19; its presence stands in for multishot accept (5.19)
     public const byte SendZc = 47;      // 6.0
     public const byte SendMsgZc = 48;   // 6.1
 }
@@ -64,6 +65,28 @@ internal static class Features
     public const uint RsrcTags = 1u << 10;    // 5.13
     public const uint CqeSkip = 1u << 11;     // 5.17
     public const uint LinkedFile = 1u << 12;  // 5.17
+}
+
+/// <summary>Offsets passed to mmap(2) on the ring fd to map each of its regions.</summary>
+internal static class MmapOffsets
+{
+    public const long SqRing = 0;
+    public const long CqRing = 0x8000000;
+    public const long Sqes = 0x10000000;
+}
+
+/// <summary>Bits of the SQ ring's flags word, written by the kernel.</summary>
+internal static class SqRingFlags
+{
+    public const uint NeedWakeup = 1u << 0;
+    public const uint CqOverflow = 1u << 1;   // completions wait in the kernel's overflow list
+    public const uint TaskRun = 1u << 2;      // 5.19
+}
+
+/// <summary>Flags of one struct io_uring_probe_op.</summary>
+internal static class ProbeOpFlags
+{
+    public const ushort Supported = 1 << 0;
 }
 
 internal static class EnterFlags
@@ -153,6 +176,7 @@ internal static class Errno
     public const int ECONNRESET = 104;
     public const int ETIMEDOUT = 110;
     public const int ETIME = 62;
+    public const int EPROTO = 71;
     public const int EALREADY = 114;
     public const int ECANCELED = 125;
 }

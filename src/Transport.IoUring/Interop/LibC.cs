@@ -14,6 +14,7 @@ internal static unsafe partial class LibC
     public const int MAP_ANONYMOUS = 0x20;
     public const int MAP_POPULATE = 0x08000;
     public static readonly nint MAP_FAILED = -1;
+    public const int RLIMIT_NOFILE = 7;
 
     // glibc's syscall() reads six argument registers (the sixth from the stack) whatever the
     // call passes, so one fixed signature serves every io_uring syscall.
@@ -62,7 +63,6 @@ internal static unsafe partial class LibC
     /// <summary>The soft RLIMIT_NOFILE: fds are numbered below it.</summary>
     public static long OpenFileLimit()
     {
-        const int RLIMIT_NOFILE = 7;
         ulong* limits = stackalloc ulong[2];
         return GetRLimit(RLIMIT_NOFILE, limits) == 0 && limits[0] < long.MaxValue ? (long)limits[0] : long.MaxValue;
     }

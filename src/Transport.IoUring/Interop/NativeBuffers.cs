@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace Transport.IoUring.Interop;
 
@@ -81,14 +82,25 @@ internal sealed unsafe class TimeoutSpec : IDisposable
 /// An eventfd with the 8-byte buffer a ring reads it into. Other threads <see cref="Signal"/> it to
 /// wake a ring that is blocked in io_uring_enter.
 /// </summary>
+/// <remarks>
+/// <see cref="Signal"/> runs on any thread and may race with <see cref="Close"/> on the ring's: a
+/// signaller that read the fd number just before the close would write into whatever file next
+/// gets that number. So signallers announce themselves in <c>_state</c> (its low bits count those
+/// inside <see cref="Signal"/>), <see cref="Close"/> sets the closed bit first and then waits for
+/// the count to drain, and a signaller that finds the bit set writes nothing.
+/// </remarks>
 internal sealed unsafe class EventFd : IDisposable
 {
+    private const int ClosedBit = 1 << 30;
+
+    private readonly int _fd;
     private ulong* _buffer;
+    private int _state;
 
     public EventFd()
     {
-        Fd = LibC.EventFd(0, SocketConstants.EFD_CLOEXEC);
-        if (Fd < 0)
+        _fd = LibC.EventFd(0, SocketConstants.EFD_CLOEXEC);
+        if (_fd < 0)
         {
             throw new RingException("eventfd failed", LibC.LastErrno);
         }
@@ -96,25 +108,49 @@ internal sealed unsafe class EventFd : IDisposable
         _buffer = (ulong*)NativeMemory.AllocZeroed(sizeof(ulong));
     }
 
-    public int Fd { get; private set; }
+    public int Fd => _fd;
+
+    public bool IsClosed => (Volatile.Read(ref _state) & ClosedBit) != 0;
 
     internal byte* Buffer => (byte*)_buffer;
 
+    /// <summary>
+    /// Runs between a signaller's check of the closed bit and its write: tests widen the window of
+    /// the race with <see cref="Close"/> here. Null in production.
+    /// </summary>
+    internal Action? BeforeSignalWrite;
+
+    /// <summary>Adds 1 to the counter, waking a read armed on it; does nothing once closed. Any thread.</summary>
     public void Signal()
     {
-        ulong one = 1;
-        LibC.Write(Fd, &one, sizeof(ulong));
-    }
-
-    /// <summary>Closes the fd; the buffer is freed only when <paramref name="readInFlight"/> is false (else it is left to the process).</summary>
-    public void Close(bool readInFlight)
-    {
-        if (Fd >= 0)
+        if ((Interlocked.Increment(ref _state) & ClosedBit) == 0)
         {
-            LibC.Close(Fd);
-            Fd = -1;
+            BeforeSignalWrite?.Invoke();
+            ulong one = 1;
+            LibC.Write(_fd, &one, sizeof(ulong));
         }
 
+        Interlocked.Decrement(ref _state);
+    }
+
+    /// <summary>
+    /// Closes the fd once no <see cref="Signal"/> is inside its write; the buffer is freed only when
+    /// <paramref name="readInFlight"/> is false (else it is left to the process).
+    /// </summary>
+    public void Close(bool readInFlight)
+    {
+        if ((Interlocked.Or(ref _state, ClosedBit) & ClosedBit) != 0)
+        {
+            return;
+        }
+
+        var spin = new SpinWait();
+        while ((Volatile.Read(ref _state) & ~ClosedBit) != 0)
+        {
+            spin.SpinOnce();
+        }
+
+        LibC.Close(_fd);
         if (_buffer != null && !readInFlight)
         {
             NativeMemory.Free(_buffer);

@@ -66,10 +66,10 @@ internal sealed unsafe class Ring : IDisposable
 
         try
         {
-            _sqRingPtr = MapOrThrow(fd, _sqRingSize, 0);
-            _cqRingPtr = singleMmap ? _sqRingPtr : MapOrThrow(fd, _cqRingSize, 0x8000000);
+            _sqRingPtr = MapOrThrow(fd, _sqRingSize, MmapOffsets.SqRing);
+            _cqRingPtr = singleMmap ? _sqRingPtr : MapOrThrow(fd, _cqRingSize, MmapOffsets.CqRing);
             _sqesSize = p.SqEntries * (uint)sizeof(Sqe);
-            _sqesPtr = MapOrThrow(fd, _sqesSize, 0x10000000);
+            _sqesPtr = MapOrThrow(fd, _sqesSize, MmapOffsets.Sqes);
         }
         catch
         {
@@ -199,19 +199,14 @@ internal sealed unsafe class Ring : IDisposable
         return sqe;
     }
 
-    /// <summary>The next free SQE; when the submission ring is full, pending SQEs are submitted first.</summary>
-    private Sqe* NextSqe()
-    {
-        Sqe* sqe;
-        while ((sqe = TryGetSqe()) == null)
-        {
-            SubmitAndWait(0);
-        }
+    /// <summary>Free entries in the submission ring: how many Prepare* calls may follow before a submit.</summary>
+    public uint FreeSubmissionEntries => SqEntries - (_sqeTail - Volatile.Read(ref *_sqHead));
 
-        return sqe;
-    }
+    // One method per operation the transport submits; each fills one SQE (see SqePrep). The caller
+    // makes room first (FreeSubmissionEntries, then Submit): a full ring here is a bug, never a
+    // hidden io_uring_enter.
 
-    // One method per operation the transport submits; each fills one SQE (see SqePrep).
+    public void PrepareNop(ulong userData) => SqePrep.Nop(NextSqe(), userData);
 
     public void PrepareAccept(int listenFd, bool multishot, ulong userData) => SqePrep.Accept(NextSqe(), listenFd, multishot, userData);
 
@@ -235,6 +230,28 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareTimeout(TimeoutSpec timeout, ulong userData) => SqePrep.Timeout(NextSqe(), timeout.Pointer, userData);
 
+    private Sqe* NextSqe()
+    {
+        Sqe* sqe = TryGetSqe();
+        if (sqe == null)
+        {
+            throw new InvalidOperationException("The submission ring is full: make room (Submit) before preparing an SQE.");
+        }
+
+        return sqe;
+    }
+
+    /// <summary>Passes the pending SQEs to the kernel without waiting for anything; returns the number submitted, or -errno.</summary>
+    public int Submit()
+    {
+        Volatile.Write(ref *_sqTail, _sqeTail);
+        uint pending = _sqeTail - Volatile.Read(ref *_sqHead);
+        int ret = LibC.IoUringEnter(_enterFd, pending, 0, _enterFlags);
+        _enterCalls++;
+        _submittedSqes += Math.Max(ret, 0);
+        return ret < 0 ? -LibC.LastErrno : ret;
+    }
+
     /// <summary>
     /// Publishes pending SQEs and enters the kernel once: submits them and, with
     /// <paramref name="minComplete"/> &gt; 0, waits for that many completions. Always asks for
@@ -252,7 +269,7 @@ internal sealed unsafe class Ring : IDisposable
 
         // IORING_SQ_CQ_OVERFLOW: completions that did not fit the CQ ring wait in the kernel's
         // overflow list (IORING_FEAT_NODROP); this GETEVENTS enter flushes them into the ring.
-        if ((Volatile.Read(ref *_sqFlags) & SqCqOverflowFlag) != 0)
+        if ((Volatile.Read(ref *_sqFlags) & SqRingFlags.CqOverflow) != 0)
         {
             CqOverflowBacklogs++;
         }
@@ -264,8 +281,6 @@ internal sealed unsafe class Ring : IDisposable
         return ret < 0 ? -LibC.LastErrno : ret;
     }
 
-    private const uint SqCqOverflowFlag = 1u << 1;
-
     /// <summary>Enters that found completions held back in the kernel's overflow list because the CQ ring was full (ring thread).</summary>
     public long CqOverflowBacklogs { get; private set; }
 
@@ -273,7 +288,7 @@ internal sealed unsafe class Ring : IDisposable
     public bool HasCompletions => Volatile.Read(ref *_cqTail) != *_cqHead;
 
     /// <summary>Reads up to <paramref name="batch"/>.Length completions and releases their slots to the kernel.</summary>
-    public int ReapCompletions(Span<Cqe> batch)
+    public int ReapCompletions(Span<Completion> batch)
     {
         uint head = *_cqHead;
         uint tail = Volatile.Read(ref *_cqTail);   // acquire: CQE contents are visible once the tail is
@@ -286,7 +301,7 @@ internal sealed unsafe class Ring : IDisposable
                 InFlight--;
             }
 
-            batch[count++] = cqe;
+            batch[count++] = new Completion(cqe.UserData, cqe.Res, cqe.Flags);
             head++;
         }
 

@@ -145,7 +145,7 @@ internal sealed unsafe class RingCapabilities
                 caps.Available |= RingFeatures.MultishotPoll;        // 5.13
             }
 
-            if (ops.Contains(45 /* IORING_OP_SOCKET, 5.19 */))
+            if (ops.Contains(Opcode.Socket))
             {
                 caps.Available |= RingFeatures.MultishotAccept;      // 5.19
             }
@@ -177,6 +177,42 @@ internal sealed unsafe class RingCapabilities
 
         caps.IsSupported = true;
         return caps;
+    }
+
+    /// <summary>
+    /// The io_uring_setup flags for a ring that may use <paramref name="features"/>, and the features
+    /// it really gets with them: DEFER_TASKRUN needs SINGLE_ISSUER and replaces COOP_TASKRUN.
+    /// </summary>
+    public static uint SetupFlagsFor(RingFeatures features, out RingFeatures inUse)
+    {
+        uint flags = 0;
+        if ((features & RingFeatures.SingleIssuer) != 0)
+        {
+            flags |= SetupFlags.SingleIssuer;
+        }
+
+        if ((features & RingFeatures.DeferTaskrun) != 0 && (features & RingFeatures.SingleIssuer) != 0)
+        {
+            flags |= SetupFlags.DeferTaskrun;
+            features &= ~RingFeatures.CoopTaskrun;
+        }
+        else if ((features & RingFeatures.CoopTaskrun) != 0)
+        {
+            flags |= SetupFlags.CoopTaskrun;
+            features &= ~RingFeatures.DeferTaskrun;
+        }
+        else
+        {
+            features &= ~RingFeatures.DeferTaskrun;
+        }
+
+        if ((features & RingFeatures.SubmitAll) != 0)
+        {
+            flags |= SetupFlags.SubmitAll;
+        }
+
+        inUse = features;
+        return flags;
     }
 
     /// <summary>Names of the features in <paramref name="features"/>, for the start-up log line.</summary>
@@ -225,7 +261,7 @@ internal sealed unsafe class RingCapabilities
             var result = new HashSet<byte>();
             for (int i = 0; i < header->OpsLen; i++)
             {
-                if ((ops[i].Flags & 1 /* IO_URING_OP_SUPPORTED */) != 0)
+                if ((ops[i].Flags & ProbeOpFlags.Supported) != 0)
                 {
                     result.Add(ops[i].Op);
                 }

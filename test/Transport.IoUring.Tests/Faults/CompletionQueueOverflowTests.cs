@@ -50,7 +50,7 @@ public class CompletionQueueOverflowTests(ITestOutputHelper output)
 
         var ring = server.Factory!.RingGroup.Rings!.Single();
         var counters = ring.ReadCounters();
-        long backlogs = ring.Ring.CqOverflowBacklogs;
+        long backlogs = ring.KernelRing.CqOverflowBacklogs;
         output.WriteLine($"enters that found completions in the kernel's overflow list: {backlogs}; dropped: {counters.CqOverflows}; CQEs reaped {counters.ReapedCqes} in {counters.EnterCalls} enters");
         Assert.True(backlogs > 0, "the CQ ring never overflowed: the test did not test the overflow path");
         Assert.Equal(0u, (uint)counters.CqOverflows);

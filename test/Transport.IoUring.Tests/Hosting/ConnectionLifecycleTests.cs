@@ -78,14 +78,17 @@ public class ConnectionLifecycleTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(ReceiveModes))]
-    public async Task AClientFinCompletesTheInputAndFiresConnectionClosed(IoUringReceiveMode mode)
+    public async Task AClientFinCompletesTheInputAndTheConnectionClosesOnceTheApplicationIsDone(IoUringReceiveMode mode)
     {
-        var inputCompleted = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A FIN is a half-close: the input ends, but the client may still be reading, so the
+        // connection is not reported closed until the application completes its side
+        // (docs/architecture.md, "Lifecycle").
+        var inputCompleted = new TaskCompletionSource<(long Received, bool ClosedAtEndOfInput)>(TaskCreationOptions.RunContinuationsAsynchronously);
         var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var server = await StartAsync(mode, async connection =>
         {
             AssertIoUring(connection);
-            using var registration = connection.ConnectionClosed.Register(() => closed.TrySetResult());
+            connection.ConnectionClosed.Register(() => closed.TrySetResult());
             long received = 0;
             while (true)
             {
@@ -94,20 +97,33 @@ public class ConnectionLifecycleTests(ITestOutputHelper output)
                 connection.Transport.Input.AdvanceTo(result.Buffer.End);
                 if (result.IsCompleted)
                 {
-                    inputCompleted.TrySetResult(received);
                     break;
                 }
             }
 
-            await closed.Task.WaitAsync(Bounds.Wait);
+            // Still writable after the client's FIN.
+            await connection.Transport.Output.WriteAsync(new byte[] { 4, 5 });
+            inputCompleted.TrySetResult((received, closed.Task.IsCompleted));
         });
 
         using var client = await ConnectAsync(server);
         await client.SendAsync(new byte[] { 1, 2, 3 });
         client.Shutdown(SocketShutdown.Send);
 
-        Assert.Equal(3, await inputCompleted.Task.WaitAsync(Bounds.Wait));
+        var (received, closedAtEndOfInput) = await inputCompleted.Task.WaitAsync(Bounds.Wait);
+        Assert.Equal(3, received);
+        Assert.False(closedAtEndOfInput, "ConnectionClosed fired on the client's FIN, while the connection could still send");
         await closed.Task.WaitAsync(Bounds.Wait);
+
+        // What the application wrote after the FIN arrived, then the server's FIN.
+        var buffer = new byte[16];
+        int total = 0, read;
+        while ((read = await client.ReceiveAsync(buffer.AsMemory(total))) > 0)
+        {
+            total += read;
+        }
+
+        Assert.Equal(new byte[] { 4, 5 }, buffer[..total]);
     }
 
     [Theory]

@@ -63,7 +63,7 @@ public class RegistrationOrderTests
             var address = new Uri(host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
             using var client = TransportClient.Create(address, new System.Net.Http.SocketsHttpHandler());
             Assert.Equal("served", await client.GetStringAsync("/"));
-            Assert.True(factories.OfType<IoUringTransportFactory>().Single().RingGroup.Rings!.Sum(r => r.AcceptedConnections) >= 1);
+            Assert.True(factories.OfType<IoUringTransportFactory>().Single().RingGroup.Rings!.Sum(r => r.Connections.Accepted) >= 1);
         }
         finally
         {

@@ -104,7 +104,7 @@ internal static class Rings
 {
     /// <summary>Connections the rings still hold (open fds), 0 once the rings have stopped.</summary>
     public static int ActiveConnections(TestServer server)
-        => server.Factory!.RingGroup.Rings?.Sum(r => r.ActiveConnections) ?? 0;
+        => server.Factory!.RingGroup.Rings?.Sum(r => r.Connections.Active) ?? 0;
 
     /// <summary>
     /// Asserts the server answers a new request (over io_uring, in <paramref name="mode"/>) and that,

@@ -50,7 +50,7 @@ public sealed class TestServer : IAsyncDisposable
     public IoUringTransportFactory? Factory => App.Services.GetServices<IConnectionListenerFactory>().OfType<IoUringTransportFactory>().SingleOrDefault();
 
     /// <summary>Connections accepted by all io_uring rings so far.</summary>
-    public long IoUringAcceptedConnections => Factory?.RingGroup.Rings?.Sum(r => r.AcceptedConnections) ?? 0;
+    public long IoUringAcceptedConnections => Factory?.RingGroup.Rings?.Sum(r => r.Connections.Accepted) ?? 0;
 
     /// <summary>
     /// Starts Kestrel. <paramref name="configureApp"/> maps the endpoints; by default Kestrel listens

@@ -162,7 +162,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "SendZc" => "SEND_ZC",
             "SendMsgZc" => "SENDMSG_ZC",
             "ReadFixed" => "READ_FIXED",
-            _ => name.ToUpperInvariant(),
+            _ => name.ToUpperInvariant(),   // Socket → IORING_OP_SOCKET
         }),
         (typeof(SqeFlags), name => name switch
         {
@@ -197,6 +197,25 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "RsrcTags" => "RSRC_TAGS",
             "CqeSkip" => "CQE_SKIP",
             "LinkedFile" => "LINKED_FILE",
+            _ => Unmapped(name),
+        }),
+        (typeof(MmapOffsets), name => name switch
+        {
+            "SqRing" => "IORING_OFF_SQ_RING",
+            "CqRing" => "IORING_OFF_CQ_RING",
+            "Sqes" => "IORING_OFF_SQES",
+            _ => Unmapped(name),
+        }),
+        (typeof(SqRingFlags), name => name switch
+        {
+            "NeedWakeup" => "IORING_SQ_NEED_WAKEUP",
+            "CqOverflow" => "IORING_SQ_CQ_OVERFLOW",
+            "TaskRun" => "IORING_SQ_TASKRUN",
+            _ => Unmapped(name),
+        }),
+        (typeof(ProbeOpFlags), name => name switch
+        {
+            "Supported" => "IO_URING_OP_SUPPORTED",
             _ => Unmapped(name),
         }),
         (typeof(EnterFlags), name => name switch

@@ -30,6 +30,7 @@ internal static partial class KernelHeaderProbe
         #include <sys/uio.h>
         #include <sys/mman.h>
         #include <sys/eventfd.h>
+        #include <sys/resource.h>
         #include <sys/syscall.h>
         #include <netinet/in.h>
         #include <netinet/tcp.h>

@@ -35,12 +35,12 @@ public sealed unsafe class ProvidedBufferRingTests
         var cqe = Assert.Single(receiver.PumpUntil(() => receiver.Received.Count >= first.Length, "the first message"));
 
         Assert.Equal(RecvUserData, cqe.UserData);
-        Assert.Equal(first.Length, cqe.Res);
+        Assert.Equal(first.Length, cqe.Result);
         Assert.NotEqual(0u, cqe.Flags & CqeFlags.Buffer);
         Assert.NotEqual(0u, cqe.Flags & CqeFlags.More);
         ushort firstBid = (ushort)(cqe.Flags >> CqeFlags.BufferShift);
         Assert.InRange(firstBid, 0, buffers.Entries - 1);
-        Assert.Equal(first, buffers.GetBuffer(firstBid, cqe.Res).ToArray());
+        Assert.Equal(first, buffers.GetBuffer(firstBid, cqe.Result).ToArray());
         Assert.Equal(first, receiver.Received);
 
         // Give the buffer back; the same recv, still armed, takes the next message.
@@ -49,7 +49,7 @@ public sealed unsafe class ProvidedBufferRingTests
         pair.Send(second);
         cqe = Assert.Single(receiver.PumpUntil(() => receiver.Received.Count >= first.Length + second.Length, "the second message"));
         Assert.Equal(RecvUserData, cqe.UserData);
-        Assert.Equal(second.Length, cqe.Res);
+        Assert.Equal(second.Length, cqe.Result);
         Assert.NotEqual(0u, cqe.Flags & CqeFlags.More);
         Assert.Equal(first.Concat(second), receiver.Received);
         Assert.Null(receiver.FinalResult);
@@ -95,7 +95,7 @@ public sealed unsafe class ProvidedBufferRingTests
         receiver.ReturnHeldBuffers();
         receiver.Arm();
         var afterRearm = receiver.PumpUntil(() => receiver.Received.Count >= all.Length, "chunk 3 after re-arming");
-        Assert.True(afterRearm.Count(c => c.Res > 0) >= 2, $"30 bytes cannot fit one 16-byte buffer: {Describe(afterRearm)}");
+        Assert.True(afterRearm.Count(c => c.Result > 0) >= 2, $"30 bytes cannot fit one 16-byte buffer: {Describe(afterRearm)}");
         Assert.Equal(all, receiver.Received);
 
         if (receiver.FinalResult is null)
@@ -122,15 +122,15 @@ public sealed unsafe class ProvidedBufferRingTests
             pair.Send([(byte)i]); // nobody reads: each arrival wakes the poll again
             var cqe = Assert.Single(ReapCount(ring, 1, $"poll event {i}"));
             Assert.Equal(PollUserData, cqe.UserData);
-            Assert.NotEqual(0, cqe.Res & (int)PollFlags.PollIn);
+            Assert.NotEqual(0, cqe.Result & (int)PollFlags.PollIn);
             Assert.NotEqual(0u, cqe.Flags & CqeFlags.More);
         }
 
         SqePrep.Cancel(GetSqe(ring), PollUserData, CancelUserData);
         var cqes = ReapUntil(ring, all => all.Any(c => c.UserData == PollUserData && (c.Flags & CqeFlags.More) == 0) && all.Any(c => c.UserData == CancelUserData), "the cancel and the poll's final completion");
-        Assert.Equal(0, cqes.Single(c => c.UserData == CancelUserData).Res);
+        Assert.Equal(0, cqes.Single(c => c.UserData == CancelUserData).Result);
         var final = cqes.Single(c => c.UserData == PollUserData);
-        Assert.Equal(-Errno.ECANCELED, final.Res);
+        Assert.Equal(-Errno.ECANCELED, final.Result);
         Assert.Equal(0u, final.Flags & CqeFlags.More);
 
         // Disarmed: more data wakes nothing.
@@ -216,9 +216,9 @@ public sealed unsafe class ProvidedBufferRingTests
         }
 
         /// <summary>Submits and reaps until <paramref name="condition"/> holds; returns the recv's completions.</summary>
-        public List<Cqe> PumpUntil(Func<bool> condition, string waitingFor)
+        public List<Completion> PumpUntil(Func<bool> condition, string waitingFor)
         {
-            var cqes = new List<Cqe>();
+            var cqes = new List<Completion>();
             var clock = Stopwatch.StartNew();
             while (!condition())
             {
@@ -240,20 +240,20 @@ public sealed unsafe class ProvidedBufferRingTests
                     Assert.Equal(RecvUserData, cqe.UserData);
                     Assert.True(FinalResult is null, $"completion after the final one: {Describe([cqe])}");
                     cqes.Add(cqe);
-                    if (cqe.Res > 0)
+                    if (cqe.Result > 0)
                     {
                         Assert.True((cqe.Flags & CqeFlags.Buffer) != 0, $"data without a buffer: {Describe([cqe])}");
                         ushort bid = (ushort)(cqe.Flags >> CqeFlags.BufferShift);
                         Assert.InRange(bid, 0, buffers.Entries - 1);
                         Assert.DoesNotContain(bid, HeldBuffers); // the kernel never lends a buffer twice
-                        Assert.InRange(cqe.Res, 1, buffers.BufferSize);
-                        Received.AddRange(buffers.GetBuffer(bid, cqe.Res).ToArray());
+                        Assert.InRange(cqe.Result, 1, buffers.BufferSize);
+                        Received.AddRange(buffers.GetBuffer(bid, cqe.Result).ToArray());
                         HeldBuffers.Add(bid);
                     }
 
                     if ((cqe.Flags & CqeFlags.More) == 0)
                     {
-                        FinalResult = cqe.Res;
+                        FinalResult = cqe.Result;
                         FinalFlags = cqe.Flags;
                     }
                 }

@@ -22,7 +22,7 @@ public sealed class RegisteredBufferTableTests
         // Nothing queued: RWF_NOWAIT answers -EAGAIN at once instead of holding the buffer.
         ring.PrepareReadFixed(pair.ServerFd, address, 1000, bufferIndex: 2, RwFlags.NoWait, userData: 1);
         var empty = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the empty READ_FIXED");
-        Assert.Equal(-Errno.EAGAIN, empty[0].Res);
+        Assert.Equal(-Errno.EAGAIN, empty[0].Result);
 
         byte[] sent = Enumerable.Range(0, 777).Select(i => (byte)(i * 7)).ToArray();
         pair.Send(sent);
@@ -30,7 +30,7 @@ public sealed class RegisteredBufferTableTests
         ring.PrepareReadFixed(pair.ServerFd, address, 1000, bufferIndex: 2, RwFlags.NoWait, userData: 2);
         var read = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED with data");
         Assert.Equal(2ul, read[0].UserData);
-        Assert.Equal(sent.Length, read[0].Res);
+        Assert.Equal(sent.Length, read[0].Result);
         Assert.Equal(sent, slab.AsSpan(4096, sent.Length).ToArray());
     }
 
@@ -48,7 +48,7 @@ public sealed class RegisteredBufferTableTests
         ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(buffer), buffer.Length, bufferIndex: 1, RwFlags.NoWait, userData: 3);
         var cqes = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED on an empty slot");
 
-        Assert.True(cqes[0].Res < 0, $"expected an error, got {cqes[0].Res}");
+        Assert.True(cqes[0].Result < 0, $"expected an error, got {cqes[0].Result}");
     }
 
     [Fact]
@@ -77,13 +77,13 @@ public sealed class RegisteredBufferTableTests
         System.Threading.Thread.Sleep(50);
         ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(first), 100, bufferIndex: 3, RwFlags.NoWait, userData: 1);
         var refused = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED on the emptied slot");
-        Assert.True(refused[0].Res < 0, $"the emptied slot still served a read into the old buffer: {refused[0].Res}");
+        Assert.True(refused[0].Result < 0, $"the emptied slot still served a read into the old buffer: {refused[0].Result}");
 
         // The slot takes a new buffer, and reads land in the new one only.
         Assert.Equal(0, table.TryRegister(3, LibC.AddressOfPinned(second), second.Length));
         ring.PrepareReadFixed(pair.ServerFd, LibC.AddressOfPinned(second) + 8, 100, bufferIndex: 3, RwFlags.NoWait, userData: 2);
         var read = RingTestHelpers.ReapUntil(ring, c => c.Count == 1, "the READ_FIXED into the new buffer");
-        Assert.Equal(3, read[0].Res);
+        Assert.Equal(3, read[0].Result);
         Assert.Equal(new byte[] { 1, 2, 3 }, second.AsSpan(8, 3).ToArray());
 
         Assert.Equal(Errno.EINVAL, table.TryUnregister(4));

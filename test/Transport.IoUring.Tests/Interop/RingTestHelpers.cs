@@ -41,10 +41,10 @@ internal static unsafe class RingTestHelpers
     }
 
     /// <summary>Reaps everything the CQ ring holds now.</summary>
-    public static List<Cqe> Reap(Ring ring)
+    public static List<Completion> Reap(Ring ring)
     {
-        var result = new List<Cqe>();
-        Span<Cqe> batch = stackalloc Cqe[32];
+        var result = new List<Completion>();
+        Span<Completion> batch = stackalloc Completion[32];
         int n;
         while ((n = ring.ReapCompletions(batch)) > 0)
         {
@@ -62,9 +62,9 @@ internal static unsafe class RingTestHelpers
     /// the kernel with min_complete=0 (which also runs DEFER_TASKRUN work) so that a missing
     /// completion fails the test after <see cref="WaitLimit"/> instead of hanging it.
     /// </summary>
-    public static List<Cqe> ReapUntil(Ring ring, Func<List<Cqe>, bool> done, string waitingFor)
+    public static List<Completion> ReapUntil(Ring ring, Func<List<Completion>, bool> done, string waitingFor)
     {
-        var all = new List<Cqe>();
+        var all = new List<Completion>();
         var clock = Stopwatch.StartNew();
         while (true)
         {
@@ -84,15 +84,15 @@ internal static unsafe class RingTestHelpers
         }
     }
 
-    public static List<Cqe> ReapCount(Ring ring, int count, string waitingFor)
+    public static List<Completion> ReapCount(Ring ring, int count, string waitingFor)
         => ReapUntil(ring, all => all.Count >= count, waitingFor);
 
-    public static string Describe(IEnumerable<Cqe> cqes)
+    public static string Describe(IEnumerable<Completion> cqes)
     {
         var parts = new List<string>();
         foreach (var c in cqes)
         {
-            parts.Add($"{{user_data={c.UserData} res={c.Res} flags=0x{c.Flags:X}}}");
+            parts.Add($"{{user_data={c.UserData} res={c.Result} flags=0x{c.Flags:X}}}");
         }
 
         return parts.Count == 0 ? "no completions" : string.Join(", ", parts);

@@ -31,7 +31,7 @@ public sealed unsafe class RingTests
         var cqes = Reap(ring);
         var cqe = Assert.Single(cqes);
         Assert.Equal(0xDEAD_BEEF_0000_0042UL, cqe.UserData);
-        Assert.Equal(0, cqe.Res);
+        Assert.Equal(0, cqe.Result);
         Assert.Equal(0u, cqe.Flags);
         Assert.False(ring.HasCompletions);
     }
@@ -71,11 +71,11 @@ public sealed unsafe class RingTests
         Assert.Equal(0u, ring.CqOverflowCount);
         Assert.False(ring.HasCompletions);
 
-        void Tally(List<Cqe> cqes)
+        void Tally(List<Completion> cqes)
         {
             foreach (var c in cqes)
             {
-                Assert.Equal(0, c.Res);
+                Assert.Equal(0, c.Result);
                 Assert.InRange(c.UserData, 0UL, (ulong)Count - 1);
                 seen[c.UserData]++;
             }
@@ -157,7 +157,7 @@ public sealed unsafe class RingTests
             Assert.Equal(2, ring.SubmitAndWait(2));
             var cqes = Reap(ring).OrderBy(c => c.UserData).ToList();
             Assert.Equal([100UL + (ulong)round, 200UL + (ulong)round], cqes.Select(c => c.UserData));
-            Assert.All(cqes, c => Assert.Equal(0, c.Res));
+            Assert.All(cqes, c => Assert.Equal(0, c.Result));
         }
     }
 

@@ -26,7 +26,7 @@ public sealed unsafe class SqePrepTests
         {
             SqePrep.Send(GetSqe(ring), pair.ServerFd, p, (uint)outgoing.Length, SocketConstants.MSG_NOSIGNAL, 1);
             var sent = Assert.Single(ReapCount(ring, 1, "the send"));
-            Assert.Equal(outgoing.Length, sent.Res);
+            Assert.Equal(outgoing.Length, sent.Result);
         }
 
         Assert.Equal(outgoing, ReceiveExactly(pair.Client, outgoing.Length));
@@ -40,7 +40,7 @@ public sealed unsafe class SqePrepTests
             pair.Send(incoming);
             var received = Assert.Single(ReapCount(ring, 1, "the recv"));
             Assert.Equal(2UL, received.UserData);
-            Assert.Equal(incoming.Length, received.Res);
+            Assert.Equal(incoming.Length, received.Result);
         }
 
         Assert.Equal(incoming, buffer.AsSpan(0, incoming.Length).ToArray());
@@ -67,7 +67,7 @@ public sealed unsafe class SqePrepTests
 
             SqePrep.SendMsg(GetSqe(ring), pair.ServerFd, &msg, SocketConstants.MSG_NOSIGNAL, 5);
             var cqe = Assert.Single(ReapCount(ring, 1, "the sendmsg"));
-            Assert.Equal(first.Length + second.Length + third.Length, cqe.Res);
+            Assert.Equal(first.Length + second.Length + third.Length, cqe.Result);
         }
 
         Assert.Equal("gathered from two iovecs", Encoding.ASCII.GetString(ReceiveExactly(pair.Client, 24)));
@@ -84,7 +84,7 @@ public sealed unsafe class SqePrepTests
         var cqe = Assert.Single(ReapCount(ring, 1, "the timeout"));
 
         Assert.Equal(9UL, cqe.UserData);
-        Assert.Equal(-Errno.ETIME, cqe.Res);
+        Assert.Equal(-Errno.ETIME, cqe.Result);
         Assert.True(clock.ElapsedMilliseconds >= 45, $"completed after {clock.ElapsedMilliseconds} ms");
     }
 
@@ -106,7 +106,7 @@ public sealed unsafe class SqePrepTests
             ulong three = 3;
             Assert.Equal(sizeof(ulong), (int)LibC.Write(efd, &three, sizeof(ulong)));
             var cqe = Assert.Single(ReapCount(ring, 1, "the eventfd read"));
-            Assert.Equal(sizeof(ulong), cqe.Res);
+            Assert.Equal(sizeof(ulong), cqe.Result);
             Assert.Equal(3UL, value);
         }
         finally
@@ -139,23 +139,23 @@ public sealed unsafe class SqePrepTests
             Assert.All(cqes, c =>
             {
                 Assert.Equal(21UL, c.UserData);
-                Assert.True(c.Res >= 0, $"accept failed: {LibC.Describe(-c.Res)}");
+                Assert.True(c.Result >= 0, $"accept failed: {LibC.Describe(-c.Result)}");
                 Assert.NotEqual(0u, c.Flags & CqeFlags.More);
             });
-            Assert.Equal(3, cqes.Select(c => c.Res).Distinct().Count());
+            Assert.Equal(3, cqes.Select(c => c.Result).Distinct().Count());
 
             // The accepted fds are real connections: each one's peer is one of the clients.
             var clientPorts = clients.Select(c => ((IPEndPoint)c.LocalEndPoint!).Port).Order();
-            var peerPorts = cqes.Select(c => PeerPort(c.Res)).Order();
+            var peerPorts = cqes.Select(c => PeerPort(c.Result)).Order();
             Assert.Equal(clientPorts, peerPorts);
             foreach (var c in cqes)
             {
-                LibC.Close(c.Res);
+                LibC.Close(c.Result);
             }
 
             SqePrep.Cancel(GetSqe(ring), 21, 22);
             var final = ReapUntil(ring, all => all.Any(c => c.UserData == 21), "the cancelled accept").Single(c => c.UserData == 21);
-            Assert.Equal(-Errno.ECANCELED, final.Res);
+            Assert.Equal(-Errno.ECANCELED, final.Result);
             Assert.Equal(0u, final.Flags & CqeFlags.More);
         }
         finally

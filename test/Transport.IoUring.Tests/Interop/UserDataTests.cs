@@ -13,7 +13,7 @@ public sealed class UserDataTests
         { (byte)OperationKind.Wake, 0, 0 },
         { (byte)OperationKind.Accept, 1, 1 },
         { (byte)OperationKind.AcceptRetry, 12345, 0x00ABCD },
-        { (byte)OperationKind.Poll, int.MaxValue, UserData.GenerationMask },
+        { (byte)OperationKind.HangUpPoll, int.MaxValue, UserData.GenerationMask },
         { (byte)OperationKind.Recv, 0x12345678, 0xABCDEF },
         { (byte)OperationKind.Send, -1, 0 },                      // all 32 slot bits set
         { (byte)OperationKind.Cancel, int.MinValue, UserData.GenerationMask },

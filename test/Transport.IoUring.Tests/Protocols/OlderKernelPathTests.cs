@@ -56,7 +56,7 @@ public class OlderKernelPathTests(ITestOutputHelper output)
 
         var rings = server.Factory!.RingGroup.Rings!;
         var ring = rings[0];
-        output.WriteLine($"kernel offers: {RingCapabilities.Describe(ring.Capabilities.Available)}; ring uses: {RingCapabilities.Describe(ring.Features)}");
+        output.WriteLine($"kernel offers: {RingCapabilities.Describe(server.Factory.Capabilities.Available)}; ring uses: {RingCapabilities.Describe(ring.Features)}");
         Assert.All(rings, r => Assert.Equal(RingFeatures.None, r.Features & disabled));
         if (disabled == RingFeatures.All)
         {

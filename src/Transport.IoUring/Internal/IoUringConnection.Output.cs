@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Diagnostics;
 using System.IO;
 using System.IO.Pipelines;
 using System.Runtime.CompilerServices;
@@ -22,13 +23,33 @@ internal sealed partial class IoUringConnection
     private ConfiguredValueTaskAwaitable<ReadResult>.ConfiguredValueTaskAwaiter _outputAwaiter;
 
     // Ring thread.
-    private bool _sendEnded;
-    private bool _sendInFlight;
+    private SendState _sendState;
     private ReadOnlySequence<byte> _sendBuffer;
     private MemoryHandle _sendPin;          // a single-segment send's buffer
     private GatherList? _sendGather;        // a multi-segment send's buffers, rented from the ring
 
-    private ulong SendUserData => UserData.Pack(OperationKind.Send, Slot, Generation);
+    /// <summary>Where the send side stands. It only moves forward from Sending: Sending → Reading, or → Ended.</summary>
+    private enum SendState : byte
+    {
+        /// <summary>Waiting for the application's output (a read of the output pipe is pending or about to be).</summary>
+        Reading,
+
+        /// <summary>One send is in flight; the output pipe is advanced by what the kernel reports sent.</summary>
+        Sending,
+
+        /// <summary>The output pipe is complete and the socket shut down; nothing of the send side is in flight.</summary>
+        Ended,
+    }
+
+    private bool IsSendFinished => _sendState == SendState.Ended;
+
+    private void CancelSend()
+    {
+        if (_sendState == SendState.Sending)
+        {
+            _ringThread.Cancel(UserDataFor(OperationKind.Send));
+        }
+    }
 
     private void ReadOutput()
     {
@@ -116,21 +137,22 @@ internal sealed partial class IoUringConnection
         {
             var memory = buffer.First;
             _sendPin = memory.Pin();
-            _ring.Ring.PrepareSend(_fd, LibC.AddressOf(_sendPin), memory.Length, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _ringThread.Send(_fd, LibC.AddressOf(_sendPin), memory.Length, UserDataFor(OperationKind.Send));
         }
         else
         {
-            _sendGather = _ring.GatherLists.Rent();
+            _sendGather = _ringThread.GatherLists.Rent();
             _sendGather.Fill(buffer);
-            _ring.Ring.PrepareSendMsg(_fd, _sendGather.IoVecs, SocketConstants.MSG_NOSIGNAL, SendUserData);
+            _ringThread.Send(_fd, _sendGather.IoVecs, UserDataFor(OperationKind.Send));
         }
 
-        _sendInFlight = true;
+        _sendState = SendState.Sending;
     }
 
-    public void OnSendCompleted(int result, uint flags)
+    private void OnSendCompleted(int result)
     {
-        _sendInFlight = false;
+        Debug.Assert(_sendState == SendState.Sending);
+        _sendState = SendState.Reading;
         UnpinSendBuffers();
 
         var buffer = _sendBuffer;
@@ -138,7 +160,7 @@ internal sealed partial class IoUringConnection
 
         if (result > 0)
         {
-            _ring.Counters.BytesSent += result;
+            _ringThread.Counters.BytesSent += result;
             _output.AdvanceTo(buffer.GetPosition(result));
             if (_shutdown)
             {
@@ -158,13 +180,13 @@ internal sealed partial class IoUringConnection
             }
             else if (result == -Errno.ECONNRESET || result == -Errno.EPIPE || result == 0)
             {
-                IoUringLog.ConnectionReset(_ring.ConnectionLogger, ConnectionId);
+                IoUringLog.ConnectionReset(Log, ConnectionId);
                 EndSend(new ConnectionResetException($"send failed: {LibC.Describe(result == 0 ? Errno.EPIPE : -result)}"), null);
             }
             else
             {
                 var error = new IOException($"send failed: {LibC.Describe(-result)}");
-                IoUringLog.ConnectionError(_ring.ConnectionLogger, ConnectionId, error);
+                IoUringLog.ConnectionError(Log, ConnectionId, error);
                 EndSend(error, error);
             }
         }
@@ -175,13 +197,14 @@ internal sealed partial class IoUringConnection
     /// <summary>Ends the send side: shuts the socket down, completes the output pipe, unpauses receive.</summary>
     private void EndSend(Exception? shutdownReason, Exception? unexpectedError)
     {
-        if (_sendEnded)
+        if (_sendState == SendState.Ended)
         {
             return;
         }
 
-        _sendEnded = true;
-        Shutdown(shutdownReason);
+        Debug.Assert(_sendState == SendState.Reading, "the send side ends only when no send is in flight");
+        _sendState = SendState.Ended;
+        Shutdown(shutdownReason, reset: false);
         _output.Complete(unexpectedError);
 
         // A receive paused on a full input pipe must not keep the connection alive.
@@ -195,7 +218,7 @@ internal sealed partial class IoUringConnection
         _sendPin = default;
         if (_sendGather is not null)
         {
-            _ring.GatherLists.Return(_sendGather);
+            _ringThread.GatherLists.Return(_sendGather);
             _sendGather = null;
         }
     }
