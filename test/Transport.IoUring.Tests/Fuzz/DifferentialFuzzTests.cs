@@ -77,7 +77,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         }
 
         var failures = new List<string>();
-        var tally = new FuzzTally();
+        var tally = new FuzzTally(settings.CalibrateOnSockets ? "second Sockets" : "io_uring");
         var clock = Stopwatch.StartNew();
         int played = 0;
         for (; played < settings.Cases && clock.Elapsed < settings.Time && failures.Count < MaxFailures; played++)
@@ -85,13 +85,24 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
             int index = settings.CaseIndex(played);
             var fuzzCase = FuzzCaseGenerator.Generate(settings.Seed, index);
             var (candidateServer, candidateEndPoint) = candidates[index % 2];
-            var outcomes = await Task.WhenAll(FuzzCasePlayer.PlayAsync(oracle, fuzzCase), FuzzCasePlayer.PlayAsync(candidateEndPoint, fuzzCase));
-            tally.Add(fuzzCase, outcomes[0], outcomes[1]);
+            string mode = candidateServer == bufferRing ? "BufferRing" : "PollAndReceive";
+            FuzzOutcome[] outcomes;
+            try
+            {
+                outcomes = await Task.WhenAll(FuzzCasePlayer.PlayAsync(oracle, fuzzCase), FuzzCasePlayer.PlayAsync(candidateEndPoint, fuzzCase));
+            }
+            catch (Exception ex)
+            {
+                // A connection that could not be made, or a probe after a reset that got no answer.
+                failures.Add(DescribeFailure(settings, fuzzCase, mode, $"playing the case failed: {ex}", null, null));
+                break;
+            }
 
+            tally.Add(fuzzCase, outcomes[0], outcomes[1]);
             string? difference = FuzzOutcomeComparer.Compare(fuzzCase.Comparison, outcomes[0], outcomes[1]);
             if (difference is not null)
             {
-                failures.Add(DescribeFailure(settings, fuzzCase, candidateServer == bufferRing ? "BufferRing" : "PollAndReceive", difference, outcomes[0], outcomes[1]));
+                failures.Add(DescribeFailure(settings, fuzzCase, mode, difference, outcomes[0], outcomes[1]));
             }
 
             foreach (var server in new[] { sockets, bufferRing, pollAndReceive })
@@ -103,7 +114,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         output.WriteLine($"{played} cases in {clock.Elapsed.TotalSeconds:0.0} s");
         output.WriteLine(tally.ToString());
 
-        // Still serving, on io_uring.
+        // Still serving, on the transport they started on.
         foreach (var (_, endPoint) in candidates)
         {
             Assert.Equal(candidateAnswer, await TransportOfAsync(endPoint));
@@ -117,7 +128,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, $"{failures.Count} case(s) of seed {settings.Seed} differ from Sockets (the first is below; all are in the test output).\n{failures.FirstOrDefault()}");
     }
 
-    private string DescribeFailure(FuzzSettings settings, FuzzCase fuzzCase, string mode, string difference, FuzzOutcome oracle, FuzzOutcome candidate)
+    private static string DescribeFailure(FuzzSettings settings, FuzzCase fuzzCase, string mode, string difference, FuzzOutcome? oracle, FuzzOutcome? candidate)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"DIFFERENCE in {fuzzCase.Describe()}");
@@ -128,8 +139,12 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
             text.Append(CultureInfo.InvariantCulture, $"  every byte of the case: {file}\n");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"  io_uring ({mode}): {candidate.Summary()}\n");
-        text.Append(CultureInfo.InvariantCulture, $"  Sockets:           {oracle.Summary()}\n");
+        if (oracle is not null && candidate is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  io_uring ({mode}): {candidate.Summary()}\n");
+            text.Append(CultureInfo.InvariantCulture, $"  Sockets:           {oracle.Summary()}\n");
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"  {difference}\n");
         text.Append(CultureInfo.InvariantCulture, $"  replay: {settings.ReplayCommand(fuzzCase.Index)}\n");
         return text.ToString();

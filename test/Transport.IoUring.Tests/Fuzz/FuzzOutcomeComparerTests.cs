@@ -57,6 +57,17 @@ public class FuzzOutcomeComparerTests
     }
 
     [Fact]
+    public void AnInterimContinueMayBeMissingButNotAFinalResponse()
+    {
+        const string Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+        var oracle = Outcome(NotFound + Ok, FuzzEnd.Fin);
+
+        Assert.Null(FuzzOutcomeComparer.Compare(FuzzComparison.Exact, oracle, Outcome(NotFound + Continue + Ok, FuzzEnd.Fin)));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.Exact, oracle, Outcome(NotFound + Continue + NotFound + Ok, FuzzEnd.Fin)));
+        Assert.NotNull(FuzzOutcomeComparer.Compare(FuzzComparison.Exact, oracle, Outcome(NotFound + "HTTP/1.1 103 Early Hints\r\n\r\n" + Ok, FuzzEnd.Fin)));
+    }
+
+    [Fact]
     public void FinAndResetAreTheSameEndOnlyWhereTheComparisonAllowsIt()
     {
         var fin = Outcome(Ok, FuzzEnd.Fin);

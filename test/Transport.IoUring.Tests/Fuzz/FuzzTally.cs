@@ -10,28 +10,28 @@ namespace Transport.IoUring.Tests.Fuzz;
 /// and for half-closes which side answered more (compared only as prefixes: the figures say how
 /// often the transports differ there).
 /// </summary>
-internal sealed class FuzzTally
+internal sealed class FuzzTally(string candidate)
 {
     private readonly SortedDictionary<string, int> _kinds = new(System.StringComparer.Ordinal);
     private readonly SortedDictionary<string, int> _ends = new(System.StringComparer.Ordinal);
     private int _halfCloses;
-    private int _halfCloseIoUringMore;
-    private int _halfCloseIoUringLess;
+    private int _halfCloseCandidateMore;
+    private int _halfCloseCandidateLess;
     private int _halfCloseResponsesSockets;
-    private int _halfCloseResponsesIoUring;
+    private int _halfCloseResponsesCandidate;
     private int _closeKindDiffers;
     private readonly List<string> _deadlines = new();
 
-    public void Add(FuzzCase fuzzCase, FuzzOutcome oracle, FuzzOutcome candidate)
+    public void Add(FuzzCase fuzzCase, FuzzOutcome oracle, FuzzOutcome candidateOutcome)
     {
         Increment(_kinds, fuzzCase.Kind);
-        Increment(_ends, $"{fuzzCase.Comparison}: Sockets {oracle.End} / io_uring {candidate.End}");
-        if (oracle.End == FuzzEnd.Deadline || candidate.End == FuzzEnd.Deadline)
+        Increment(_ends, $"{fuzzCase.Comparison}: Sockets {oracle.End} / {candidate} {candidateOutcome.End}");
+        if (oracle.End == FuzzEnd.Deadline || candidateOutcome.End == FuzzEnd.Deadline)
         {
-            _deadlines.Add($"{fuzzCase.Index} ({fuzzCase.Kind}: Sockets {oracle.End}, io_uring {candidate.End})");
+            _deadlines.Add($"{fuzzCase.Index} ({fuzzCase.Kind}: Sockets {oracle.End}, {candidate} {candidateOutcome.End})");
         }
 
-        if (oracle.End != candidate.End)
+        if (oracle.End != candidateOutcome.End)
         {
             _closeKindDiffers++;
         }
@@ -40,14 +40,14 @@ internal sealed class FuzzTally
         {
             _halfCloses++;
             _halfCloseResponsesSockets += oracle.StatusLines().Count;
-            _halfCloseResponsesIoUring += candidate.StatusLines().Count;
-            if (candidate.Received.Length > oracle.Received.Length)
+            _halfCloseResponsesCandidate += candidateOutcome.StatusLines().Count;
+            if (candidateOutcome.Received.Length > oracle.Received.Length)
             {
-                _halfCloseIoUringMore++;
+                _halfCloseCandidateMore++;
             }
-            else if (candidate.Received.Length < oracle.Received.Length)
+            else if (candidateOutcome.Received.Length < oracle.Received.Length)
             {
-                _halfCloseIoUringLess++;
+                _halfCloseCandidateLess++;
             }
         }
     }
@@ -64,8 +64,8 @@ internal sealed class FuzzTally
 
         text.Append(CultureInfo.InvariantCulture, $"cases whose connection ended differently (FIN/RST, allowed where the comparison says so): {_closeKindDiffers}\n");
         text.Append(CultureInfo.InvariantCulture, $"cases still open at the deadline ({FuzzCasePlayer.Deadline.TotalSeconds:0} s): {_deadlines.Count} {string.Join(", ", _deadlines)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"half-closes: {_halfCloses}; io_uring answered more bytes in {_halfCloseIoUringMore}, fewer in {_halfCloseIoUringLess}; ");
-        text.Append(CultureInfo.InvariantCulture, $"status lines received: io_uring {_halfCloseResponsesIoUring}, Sockets {_halfCloseResponsesSockets}");
+        text.Append(CultureInfo.InvariantCulture, $"half-closes: {_halfCloses}; {candidate} answered more bytes in {_halfCloseCandidateMore}, fewer in {_halfCloseCandidateLess}; ");
+        text.Append(CultureInfo.InvariantCulture, $"status lines received: {candidate} {_halfCloseResponsesCandidate}, Sockets {_halfCloseResponsesSockets}");
         return text.ToString();
     }
 

@@ -7,7 +7,8 @@ namespace Transport.IoUring.Tests.Fuzz;
 
 /// <summary>
 /// The part of a stream of HTTP/1.1 responses that does not depend on timing: every head with its
-/// Date value blanked, and every body's bytes, with a chunked body's chunk framing removed.
+/// Date value blanked, and every body's bytes, with a chunked body's chunk framing removed and
+/// interim 100 Continue responses left out.
 /// </summary>
 /// <remarks>
 /// Kestrel writes one chunk per flush of the app, and /echo flushes once per read of the request
@@ -50,14 +51,22 @@ internal static class ResponseCanonicalForm
 
             headEnd += 4;
             string head = Encoding.Latin1.GetString(received, position, headEnd - position);
-            form.Write(BlankDates(received.AsSpan(position, headEnd - position)));
+            int headStart = position;
             position = headEnd;
             if (!TryReadFraming(head, out int status, out bool chunked, out long? contentLength))
             {
-                form.Write(BlankDates(received.AsSpan(position)));
+                form.Write(BlankDates(received.AsSpan(headStart)));
                 return form.ToArray();
             }
 
+            if (status == 100)
+            {
+                // Kestrel sends 100 Continue only when no byte of the body is buffered yet as the app
+                // starts reading it: whether the transport's last read brought some is timing.
+                continue;
+            }
+
+            form.Write(BlankDates(received.AsSpan(headStart, headEnd - headStart)));
             if (status < 200 || status is 204 or 304)
             {
                 continue;
