@@ -34,6 +34,7 @@ public sealed class SampleSystemdTests
             ],
         };
         await using var server = SampleServerProcess.Launch(options);
+        await server.WaitForOutputAsync($"Listening on 127.0.0.1:{port} as 3.", SampleServerProcess.StartTimeout);
 
         // The first connection starts the service; it waits in the socket's backlog meanwhile.
         using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(60) };
