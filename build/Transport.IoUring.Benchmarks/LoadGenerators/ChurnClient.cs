@@ -31,7 +31,7 @@ internal sealed class ChurnClient
     public required int Concurrency { get; init; }
     public required TimeSpan Duration { get; init; }
 
-    public async Task<ChurnReport> RunAsync(CancellationToken cancellationToken)
+    public async Task<ClientReport> RunAsync(CancellationToken cancellationToken)
     {
         byte[] request = Encoding.ASCII.GetBytes($"GET {Path} HTTP/1.1\r\nHost: {EndPoint}\r\nConnection: close\r\n\r\n");
         var workers = new Worker[Concurrency];
@@ -61,7 +61,7 @@ internal sealed class ChurnClient
             }
         }
 
-        return new ChurnReport
+        return new ClientReport
         {
             Responses = responses,
             Seconds = seconds,
@@ -162,41 +162,5 @@ internal sealed class ChurnClient
             var digits = head.Slice(space + 1, 3);
             return (digits[0] - '0') * 100 + (digits[1] - '0') * 10 + (digits[2] - '0');
         }
-    }
-}
-
-/// <summary>What <c>churn-client</c> prints: one JSON object.</summary>
-internal sealed class ChurnReport
-{
-    public long Responses { get; init; }
-    public double Seconds { get; init; }
-    public long Non2xx { get; init; }
-    public Dictionary<string, long> ErrorDetails { get; init; } = new();
-    public double? P50Microseconds { get; init; }
-    public double? P99Microseconds { get; init; }
-
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
-
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
-
-    /// <summary>Parses the churn client's output (the last line that is a JSON object).</summary>
-    public static LoadResult Parse(string output)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        int start = output.LastIndexOf("{\"responses\"", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            throw new FormatException($"churn-client printed no report: '{(output.Length > 200 ? output[..200] : output)}'");
-        }
-
-        var report = JsonSerializer.Deserialize<ChurnReport>(output.AsSpan(start), s_json)
-            ?? throw new FormatException("churn-client printed null");
-        long errors = 0;
-        foreach (var count in report.ErrorDetails.Values)
-        {
-            errors += count;
-        }
-
-        return new LoadResult(report.Responses, report.Seconds, report.Non2xx, errors, report.P50Microseconds, report.P99Microseconds, report.ErrorDetails);
     }
 }

@@ -4,34 +4,39 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Net;
-using System.Net.Http;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Transport.IoUring.Benchmarks.Measurement;
+using Transport.IoUring.Benchmarks.Network;
 
 namespace Transport.IoUring.Benchmarks.Running;
 
 /// <summary>
-/// One samples/WebApp process on one transport, pinned with <c>taskset</c>, listening on a free
-/// loopback port: HTTP/1.1 through <c>--urls</c>, or one HTTP/2-only (h2c) endpoint through
-/// configuration for the h2c scenario.
+/// One samples/WebApp process on one transport, pinned with <c>taskset</c>, listening on a free port
+/// of the network path's server address: HTTP/1.1 through <c>--urls</c>, or one endpoint through
+/// Kestrel's configuration for h2c (HTTP/2 only) and for TLS 1.3 with the run's certificate.
 /// </summary>
 internal sealed class SampleServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    // Each probe tries this long, so a server that exits while starting is noticed within it.
+    private static readonly TimeSpan ProbeAttempt = TimeSpan.FromSeconds(3);
     private const int KeptOutputLines = 40;
 
     private readonly Process _process;
     private readonly Queue<string> _output = new();
     private readonly object _outputLock = new();
 
-    private SampleServer(Process process, TransportVariant transport, int port, bool http2Only)
+    private SampleServer(Process process, TransportVariant transport, int port, ServerEndpoint endpoint, NetworkPath network)
     {
         _process = process;
+        Pid = process.Id;
         Transport = transport;
         Port = port;
-        Http2Only = http2Only;
+        Endpoint = endpoint;
+        Network = network;
         _process.OutputDataReceived += (_, e) => Keep(e.Data);
         _process.ErrorDataReceived += (_, e) => Keep(e.Data);
         _process.BeginOutputReadLine();
@@ -40,10 +45,11 @@ internal sealed class SampleServer : IAsyncDisposable
 
     public TransportVariant Transport { get; }
     public int Port { get; }
-    public bool Http2Only { get; }
-    public int Pid => _process.Id;
-    public IPEndPoint EndPoint => new(IPAddress.Loopback, Port);
-    public string BaseUrl => $"http://127.0.0.1:{Port}";
+    public ServerEndpoint Endpoint { get; }
+    public NetworkPath Network { get; }
+    public int Pid { get; }
+    public IPEndPoint EndPoint => new(Network.ServerAddress, Port);
+    public string BaseUrl => Network.Url(Endpoint == ServerEndpoint.Https ? "https" : "http", Port);
     public bool HasExited => _process.HasExited;
 
     /// <summary>The transport's start-up line ("Kestrel is serving ... on io_uring ..."), if printed.</summary>
@@ -67,8 +73,11 @@ internal sealed class SampleServer : IAsyncDisposable
     // Inherited variables that would change what the sample does; the harness sets its own.
     private static readonly string[] s_clearedPrefixes = ["ASPNETCORE_", "DOTNET_SYSTEM_NET_SOCKETS_", "IoUring__", "Kestrel__", "Logging__", "Sockets__"];
 
-    public static async Task<SampleServer> StartAsync(string sampleDll, TransportVariant transport, bool http2Only, string serverCpus, CancellationToken cancellationToken)
+    public static async Task<SampleServer> StartAsync(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, string clientCpus,
+        NetworkPath network, ServerCertificate? certificate, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(network);
         int port = FreePort();
         var startInfo = new ProcessStartInfo("taskset")
         {
@@ -91,27 +100,21 @@ internal sealed class SampleServer : IAsyncDisposable
             }
         }
 
-        foreach (var (name, value) in CommonEnvironment.Concat(transport.Environment))
+        foreach (var (name, value) in CommonEnvironment.Concat(transport.Environment).Concat(EndpointEnvironment(endpoint, network, port, certificate)))
         {
             startInfo.Environment[name] = value;
         }
 
-        if (http2Only)
-        {
-            // Endpoints from configuration replace --urls; Http2 alone means h2c with prior knowledge.
-            startInfo.Environment["Kestrel__Endpoints__h2c__Url"] = $"http://127.0.0.1:{port}";
-            startInfo.Environment["Kestrel__Endpoints__h2c__Protocols"] = "Http2";
-        }
-        else
+        if (endpoint == ServerEndpoint.Http)
         {
             startInfo.ArgumentList.Add("--urls");
-            startInfo.ArgumentList.Add($"http://127.0.0.1:{port}");
+            startInfo.ArgumentList.Add(network.Url("http", port));
         }
 
-        var server = new SampleServer(ChildProcesses.Start(startInfo), transport, port, http2Only);
+        var server = new SampleServer(ChildProcesses.Start(network.InServerNamespace(startInfo)), transport, port, endpoint, network);
         try
         {
-            await server.WaitUntilServingAsync(cancellationToken).ConfigureAwait(false);
+            await server.WaitUntilServingAsync(clientCpus, certificate, cancellationToken).ConfigureAwait(false);
             return server;
         }
         catch
@@ -121,14 +124,45 @@ internal sealed class SampleServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Kestrel endpoint configuration for h2c and TLS (endpoints from configuration replace
+    /// --urls): HTTP/2 alone means h2c with prior knowledge; the TLS endpoint takes TLS 1.3 only and
+    /// offers h2 and http/1.1 by ALPN, so wrk (no ALPN) gets HTTP/1.1 and h2load HTTP/2.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> EndpointEnvironment(ServerEndpoint endpoint, NetworkPath network, int port, ServerCertificate? certificate)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return endpoint switch
+        {
+            ServerEndpoint.Http => [],
+            ServerEndpoint.H2c =>
+            [
+                new("Kestrel__Endpoints__h2c__Url", network.Url("http", port)),
+                new("Kestrel__Endpoints__h2c__Protocols", "Http2"),
+            ],
+            ServerEndpoint.Https =>
+            [
+                new("Kestrel__Endpoints__https__Url", network.Url("https", port)),
+                new("Kestrel__Endpoints__https__Protocols", "Http1AndHttp2"),
+                new("Kestrel__Endpoints__https__SslProtocols__0", "Tls13"),
+                new("Kestrel__Endpoints__https__Certificate__Path", (certificate ?? throw new ArgumentNullException(nameof(certificate))).CertificatePath),
+                new("Kestrel__Endpoints__https__Certificate__KeyPath", certificate.KeyPath),
+            ],
+            _ => throw new ArgumentOutOfRangeException(nameof(endpoint), endpoint, null),
+        };
+    }
+
     /// <summary>What /transport answered once the server was up: "io_uring" or "sockets".</summary>
     public string ServedBy { get; private set; } = "";
 
-    private async Task WaitUntilServingAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Probes from the load generator's side (its namespace on veth), in the endpoint's protocol,
+    /// until the server answers, exits, or the start timeout is over.
+    /// </summary>
+    private async Task WaitUntilServingAsync(string clientCpus, ServerCertificate? certificate, CancellationToken cancellationToken)
     {
-        using var client = CreateClient();
         var deadline = DateTime.UtcNow + StartTimeout;
-        Exception? last = null;
+        string last = "";
         while (DateTime.UtcNow < deadline)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -137,33 +171,58 @@ internal sealed class SampleServer : IAsyncDisposable
                 throw new InvalidOperationException($"The {Transport.Name} server exited with code {_process.ExitCode} while starting: {LastOutput()}");
             }
 
-            try
+            var probe = ProbeCommand(clientCpus, certificate, grpc: false);
+            var (exitCode, stdout, stderr) = await ChildProcesses.RunAsync(probe, ProbeAttempt + TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+            switch (exitCode)
             {
-                ServedBy = (await client.GetStringAsync(new Uri(BaseUrl + "/transport"), cancellationToken).ConfigureAwait(false)).Trim();
-                return;
+                case ServerProbe.Answered:
+                    ServedBy = stdout.Trim();
+                    return;
+                case ServerProbe.Unreachable:
+                    last = stderr.Trim();
+                    break;
+                default:
+                    throw new InvalidOperationException($"The {Transport.Name} server's probe failed ({exitCode}): {(stderr + stdout).Trim()}");
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                last = ex;
-            }
-
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
         }
 
-        throw new TimeoutException($"The {Transport.Name} server did not answer /transport within {StartTimeout.TotalSeconds:0} s ({last?.Message}): {LastOutput()}");
+        throw new TimeoutException($"The {Transport.Name} server did not answer /transport within {StartTimeout.TotalSeconds:0} s ({last}): {LastOutput()}");
     }
 
-    /// <summary>An HttpClient that speaks what the endpoint speaks (h2c with prior knowledge when HTTP/2-only).</summary>
-    public HttpClient CreateClient()
+    /// <summary>
+    /// One gRPC call with the scenario's request bytes: null when the method echoed them with
+    /// grpc-status 0, else what went wrong.
+    /// </summary>
+    public async Task<string?> CheckGrpcAsync(string clientCpus, ServerCertificate? certificate, CancellationToken cancellationToken)
     {
-        var client = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
-        if (Http2Only)
+        var (exitCode, stdout, stderr) = await ChildProcesses.RunAsync(ProbeCommand(clientCpus, certificate, grpc: true), ProbeAttempt + TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        return exitCode == ServerProbe.Answered ? null : $"gRPC check failed ({exitCode}): {(stderr + stdout).Trim()}";
+    }
+
+    private ProcessStartInfo ProbeCommand(string clientCpus, ServerCertificate? certificate, bool grpc)
+    {
+        var startInfo = new ProcessStartInfo("taskset") { UseShellExecute = false };
+        var args = new List<string>
         {
-            client.DefaultRequestVersion = HttpVersion.Version20;
-            client.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            "-c", clientCpus, "dotnet", typeof(SampleServer).Assembly.Location, ServerProbe.CommandName,
+            "--url", BaseUrl, "--endpoint", Endpoint.ToString(), "--wait", ((int)ProbeAttempt.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        if (certificate is not null && Endpoint == ServerEndpoint.Https)
+        {
+            args.AddRange(["--certificate-sha256", certificate.Sha256Hex]);
         }
 
-        return client;
+        if (grpc)
+        {
+            args.Add("--grpc");
+        }
+
+        foreach (var arg in args)
+        {
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        return Network.InClientNamespace(startInfo);
     }
 
     public ProcessCpuTimes? ReadCpu() => ProcessCpuTimes.TryRead(Pid);

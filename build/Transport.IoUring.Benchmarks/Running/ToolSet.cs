@@ -54,7 +54,7 @@ internal sealed class ToolSet
         _ => "",
     };
 
-    /// <summary>The program a scenario needs, or null when it is missing (churn and idle need none).</summary>
+    /// <summary>The program a scenario needs, or null when it is missing (the built-in clients need none).</summary>
     public string? PathFor(LoadTool tool) => tool switch
     {
         LoadTool.Bombardier => Bombardier,
