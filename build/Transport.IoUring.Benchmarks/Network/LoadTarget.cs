@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Net;
 using System.Net.Sockets;
 
@@ -7,8 +6,8 @@ namespace Transport.IoUring.Benchmarks.Network;
 
 /// <summary>
 /// Where the harness's own clients may send load: loopback, or a link-local address when the client
-/// runs inside a network namespace other than the initial one (the veth network the harness made),
-/// so that a mistyped URL never loads a real network.
+/// runs inside a namespace of the veth network the harness made, so that a mistyped URL never loads
+/// a real network.
 /// </summary>
 internal static class LoadTarget
 {
@@ -37,22 +36,24 @@ internal static class LoadTarget
         }
 
         return linkLocal
-            ? $"{address} is link-local but this process runs in the initial network namespace; --network veth runs the clients in their own."
+            ? $"{address} is link-local but this process runs outside the harness's veth namespaces, where --network veth runs the clients."
             : $"{address} is neither loopback nor link-local; load goes to loopback or to the harness's veth network only.";
     }
 
-    /// <summary>Whether this process's network namespace differs from init's (PID 1).</summary>
+    /// <summary>
+    /// Whether this process runs in a namespace of the harness's veth network: <c>ip netns identify</c>
+    /// names the namespace this process is in (PID 1's, to compare with, may not be readable).
+    /// </summary>
     private static bool InOwnNetworkNamespace()
     {
         try
         {
-            var own = new FileInfo("/proc/self/ns/net").LinkTarget;
-            var init = new FileInfo("/proc/1/ns/net").LinkTarget;
-            return own is not null && init is not null && own != init;
+            var (exitCode, output) = new ProcessCommandRunner().Run(["ip", "netns", "identify"]);
+            return exitCode == 0 && VethNetwork.ParseNamespaces(output).Count == 1;
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (System.ComponentModel.Win32Exception)
         {
-            return false;
+            return false; // no ip: not in a namespace of ours either
         }
     }
 }
