@@ -170,6 +170,29 @@ public sealed class HarnessPartsTests
     }
 
     [Fact]
+    public void FilesOfKilledRunsAreRemovedAndThoseOfLiveRunsKept()
+    {
+        string parent = Directory.CreateTempSubdirectory("iouring-bench-test-").FullName;
+        try
+        {
+            foreach (var name in new[] { "iouring-bench-123", "iouring-bench-456", "iouring-bench-x", "other-789" })
+            {
+                Directory.CreateDirectory(Path.Combine(parent, name));
+                File.WriteAllText(Path.Combine(parent, name, "server-key.pem"), "key");
+            }
+
+            var removed = LoadCommand.Files.RemoveLeftovers(pid => pid == 456, parent);
+
+            Assert.Equal([Path.Combine(parent, "iouring-bench-123")], removed);
+            Assert.Equal(["iouring-bench-456", "iouring-bench-x", "other-789"], Directory.GetDirectories(parent).Select(Path.GetFileName).Order());
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [Fact]
     public void WrkPipelineScriptBuildsDepthRequestsPerWrite()
     {
         Assert.Contains("for i = 1, depth do", LoadCommand.WrkPipelineScript);

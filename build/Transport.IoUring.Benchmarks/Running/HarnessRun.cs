@@ -111,7 +111,12 @@ internal static class HarnessRun
             ActiveNetwork = veth;
             network = NetworkPath.Veth(veth);
             report.Notes.Add($"network: veth pair {veth.ServerLink} ({veth.ServerAddress}, namespace {veth.ServerNamespace}, server) - {veth.ClientLink} ({veth.ClientAddress}, namespace {veth.ClientNamespace}, load generator)");
-            console.MarkupLine($"network: {Markup.Escape(report.Notes[^1])}");
+            console.MarkupLine(Markup.Escape(report.Notes[^1]));
+        }
+
+        foreach (var leftover in LoadCommand.Files.RemoveLeftovers(VethNetwork.IsLiveHarness))
+        {
+            console.MarkupLine($"[yellow]removed {Markup.Escape(leftover)}, left by an earlier run that was killed[/]");
         }
 
         var files = LoadCommand.Files.Create([network.ServerAddress]);

@@ -80,6 +80,33 @@ internal sealed class LoadCommand
             return files;
         }
 
+        /// <summary>
+        /// Deletes the file directories (certificate key included) of harness runs that were killed
+        /// before they could: those whose PID is no longer a harness. Returns the directories deleted.
+        /// </summary>
+        public static IReadOnlyList<string> RemoveLeftovers(Func<int, bool> isLiveHarness, string? parent = null)
+        {
+            ArgumentNullException.ThrowIfNull(isLiveHarness);
+            var removed = new List<string>();
+            foreach (var directory in System.IO.Directory.EnumerateDirectories(parent ?? Path.GetTempPath(), "iouring-bench-*"))
+            {
+                string suffix = Path.GetFileName(directory)["iouring-bench-".Length..];
+                if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && !isLiveHarness(pid))
+                {
+                    try
+                    {
+                        System.IO.Directory.Delete(directory, recursive: true);
+                        removed.Add(directory);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                    }
+                }
+            }
+
+            return removed;
+        }
+
         public void Delete()
         {
             try
