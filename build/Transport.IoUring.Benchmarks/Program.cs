@@ -139,9 +139,10 @@ internal static class Program
         var url = new Option<string>("--url") { Required = true, Description = "http://127.0.0.1:PORT/path" };
         var connections = new Option<int>("--connections") { DefaultValueFactory = _ => 32, Description = "Concurrent connect/request/close loops" };
         var duration = new Option<string>("--duration") { DefaultValueFactory = _ => "5", Description = "Seconds" };
+        var certificate = new Option<string?>("--certificate-sha256") { Description = "For https URLs: the SHA-256 of the only certificate accepted" };
         var command = new Command(LoadCommand.ChurnCommandName, "A new connection per request, for the churn scenario; prints one JSON object.")
         {
-            url, connections, duration,
+            url, connections, duration, certificate,
         };
         command.Hidden = true;
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -161,6 +162,9 @@ internal static class Program
                 Path = uri.PathAndQuery,
                 Concurrency = Math.Max(1, parseResult.GetValue(connections)),
                 Duration = TimeSpan.FromSeconds(HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
+                TlsCertificateSha256 = uri.Scheme == Uri.UriSchemeHttps
+                    ? parseResult.GetValue(certificate) ?? throw new ArgumentException("An https URL needs --certificate-sha256.")
+                    : null,
             };
             var report = await client.RunAsync(cancellationToken).ConfigureAwait(false);
             Console.WriteLine(report.ToJson());

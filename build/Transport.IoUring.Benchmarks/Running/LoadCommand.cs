@@ -221,6 +221,10 @@ internal sealed class LoadCommand
             case LoadTool.Churn:
                 args.AddRange(["dotnet", typeof(LoadCommand).Assembly.Location, ChurnCommandName,
                                "--url", url, "--connections", Int(scenario.Connections), "--duration", duration]);
+                if (scenario.Endpoint == ServerEndpoint.Https)
+                {
+                    args.AddRange(["--certificate-sha256", files.Certificate.Sha256Hex]);
+                }
                 parse = (stdout, _) => ClientReport.Parse(stdout);
                 break;
 
