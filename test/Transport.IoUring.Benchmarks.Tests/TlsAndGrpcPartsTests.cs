@@ -76,7 +76,7 @@ public sealed class TlsAndGrpcPartsTests
     {
         var certificate = ServerCertificateForTests();
 
-        var environment = SampleServer.EndpointEnvironment(ServerEndpoint.Https, NetworkPath.Loopback, 5001, certificate).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var environment = BenchmarkServer.EndpointEnvironment(ServerEndpoint.Https, NetworkPath.Loopback, 5001, certificate).ToDictionary(kv => kv.Key, kv => kv.Value);
 
         Assert.Equal("https://127.0.0.1:5001", environment["Kestrel__Endpoints__https__Url"]);
         Assert.Equal("Tls13", environment["Kestrel__Endpoints__https__SslProtocols__0"]);
@@ -88,11 +88,11 @@ public sealed class TlsAndGrpcPartsTests
     [Fact]
     public void TheH2cEndpointIsHttp2OnlyAndThePlainOneComesFromUrls()
     {
-        var h2c = SampleServer.EndpointEnvironment(ServerEndpoint.H2c, NetworkPath.Loopback, 5002, null).ToDictionary(kv => kv.Key, kv => kv.Value);
+        var h2c = BenchmarkServer.EndpointEnvironment(ServerEndpoint.H2c, NetworkPath.Loopback, 5002, null).ToDictionary(kv => kv.Key, kv => kv.Value);
 
         Assert.Equal("http://127.0.0.1:5002", h2c["Kestrel__Endpoints__h2c__Url"]);
         Assert.Equal("Http2", h2c["Kestrel__Endpoints__h2c__Protocols"]);
-        Assert.Empty(SampleServer.EndpointEnvironment(ServerEndpoint.Http, NetworkPath.Loopback, 5003, null));
+        Assert.Empty(BenchmarkServer.EndpointEnvironment(ServerEndpoint.Http, NetworkPath.Loopback, 5003, null));
     }
 
     private static ServerCertificate ServerCertificateForTests()

@@ -15,9 +15,9 @@ internal interface ICommandRunner
 /// Runs the command as a process, synchronously: tear-down also runs from the process-exit handler,
 /// where nothing asynchronous is waited for. Every command is bounded in time.
 /// </summary>
-internal sealed class ProcessCommandRunner : ICommandRunner
+internal sealed class ProcessCommandRunner(TimeSpan? limit = null) : ICommandRunner
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
+    private readonly TimeSpan _limit = limit ?? TimeSpan.FromSeconds(20);
 
     public (int ExitCode, string Output) Run(IReadOnlyList<string> command)
     {
@@ -36,11 +36,11 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {command[0]}.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(Limit))
+        if (!process.WaitForExit(_limit))
         {
             process.Kill();
             process.WaitForExit();
-            return (-1, $"{string.Join(' ', command)} did not finish within {Limit.TotalSeconds:0} s and was killed");
+            return (-1, $"{string.Join(' ', command)} did not finish within {_limit.TotalSeconds:0} s and was killed");
         }
 
         return (process.ExitCode, stdout.Result + stderr.Result);

@@ -52,7 +52,7 @@ internal sealed class BenchmarkRunner
     public int StepCount(Scenario scenario)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        int transports = _settings.Transports.Count;
+        int transports = TransportsOf(scenario).Count;
         return scenario.Tool == LoadTool.Idle
             ? transports * 2
             : transports + transports * _settings.WarmupChunks().Count + transports * _settings.Rounds;
@@ -90,10 +90,10 @@ internal sealed class BenchmarkRunner
             return report;
         }
 
-        var servers = new List<(TransportReport Report, SampleServer Server)>();
+        var servers = new List<(TransportReport Report, BenchmarkServer Server)>();
         try
         {
-            foreach (var transport in _settings.Transports)
+            foreach (var transport in TransportsOf(scenario))
             {
                 progress.Step($"starting the {transport.Name} server");
                 var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
@@ -181,12 +181,15 @@ internal sealed class BenchmarkRunner
         return report;
     }
 
-    private async Task<SampleServer?> StartServerAsync(TransportVariant transport, ServerEndpoint endpoint, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
+    /// <summary>The rows that run <paramref name="scenario"/> (the nginx reference only where it serves the same response).</summary>
+    private List<TransportVariant> TransportsOf(Scenario scenario) => _settings.Transports.Where(t => t.Serves(scenario)).ToList();
+
+    private async Task<BenchmarkServer?> StartServerAsync(TransportVariant transport, ServerEndpoint endpoint, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
     {
-        SampleServer server;
+        BenchmarkServer server;
         try
         {
-            server = await SampleServer.StartAsync(_settings.SampleDll, transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _files.Certificate, cancellationToken).ConfigureAwait(false);
+            server = await BenchmarkServer.StartAsync(_settings.SampleDll, transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
         {
@@ -197,7 +200,7 @@ internal sealed class BenchmarkRunner
 
         transportReport.ServedBy = server.ServedBy;
         transportReport.ServerStartLine = server.StartLine;
-        string expected = transport.ExpectsIoUring ? "io_uring" : "sockets";
+        string expected = transport.ExpectedServedBy;
         if (server.ServedBy != expected)
         {
             // A row that silently ran on another transport would be a lie in the table.
@@ -211,7 +214,7 @@ internal sealed class BenchmarkRunner
         return server;
     }
 
-    private static void CheckServerAlive(TransportReport transportReport, SampleServer server, IProgressSink progress)
+    private static void CheckServerAlive(TransportReport transportReport, BenchmarkServer server, IProgressSink progress)
     {
         if (server.HasExited && !transportReport.Failed)
         {
@@ -221,7 +224,7 @@ internal sealed class BenchmarkRunner
     }
 
     /// <summary>One bounded load-generator run against one server, with the CPU and memory around it.</summary>
-    private async Task<RoundReport> MeasureAsync(Scenario scenario, SampleServer server, int seconds, ScenarioReport? scenarioReport, CancellationToken cancellationToken)
+    private async Task<RoundReport> MeasureAsync(Scenario scenario, BenchmarkServer server, int seconds, ScenarioReport? scenarioReport, CancellationToken cancellationToken)
     {
         var command = LoadCommand.Create(scenario, _tools, server.BaseUrl, seconds, _settings.ClientCpus, _files, _network);
         if (scenarioReport is not null)
@@ -309,7 +312,7 @@ internal sealed class BenchmarkRunner
         }
 
         report.ExampleCommand = $"(built in) {count} connections, {IdleParallelism} at a time, each after one GET {scenario.Path}";
-        foreach (var transport in _settings.Transports)
+        foreach (var transport in TransportsOf(scenario))
         {
             var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
             report.Transports.Add(transportReport);

@@ -32,6 +32,18 @@ internal static class HarnessRun
         }
 
         var tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
+        if (tools.Nginx is null && settings.Transports.Any(t => t.IsNginx))
+        {
+            console.MarkupLine("nginx is not installed; installing it with apt-get for the nginx reference row");
+            var (installed, output) = NginxReference.Install();
+            if (!installed)
+            {
+                console.MarkupLine($"[yellow]{Markup.Escape(ToolSet.NginxInstallHint)}: {Markup.Escape(output.Trim())}[/]");
+            }
+
+            tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
+        }
+
         if (tools.Taskset is null)
         {
             console.MarkupLine("[red]taskset not found[/]: it pins the server and the load generator to their cores (Debian/Ubuntu: apt-get install util-linux).");
@@ -52,7 +64,7 @@ internal static class HarnessRun
                 ServerCpus = settings.ServerCpus,
                 ClientCpus = settings.ClientCpus,
                 Network = settings.Network,
-                ServerEnvironment = SampleServer.CommonEnvironment.ToDictionary(kv => kv.Key, kv => kv.Value),
+                ServerEnvironment = BenchmarkServer.CommonEnvironment.ToDictionary(kv => kv.Key, kv => kv.Value),
                 Tools = tools.Describe(),
             },
         };

@@ -45,6 +45,10 @@ internal sealed record Scenario(
     bool Grpc = false,
     bool CloseEachConnection = false)
 {
+    /// <summary>GET /plaintext or /json over plain HTTP/1.1: answered by a static response, which nginx can serve too.</summary>
+    public bool IsStaticResponse => Endpoint == ServerEndpoint.Http && Method == "GET" && Path is ("/plaintext" or "/json")
+        && Tool is (LoadTool.Bombardier or LoadTool.Wrk);
+
     /// <summary>Throughput in bytes matters more than requests: the tables add MB/s and CPU per MB.</summary>
     public bool ReportsBytes => BodyBytes >= 1024 * 1024;
 

@@ -13,11 +13,12 @@ using Transport.IoUring.Benchmarks.Network;
 namespace Transport.IoUring.Benchmarks.Running;
 
 /// <summary>
-/// One samples/WebApp process on one transport, pinned with <c>taskset</c>, listening on a free port
-/// of the network path's server address: HTTP/1.1 through <c>--urls</c>, or one endpoint through
-/// Kestrel's configuration for h2c (HTTP/2 only) and for TLS 1.3 with the run's certificate.
+/// One server process of a row, pinned with <c>taskset</c>, listening on a free port of the network
+/// path's server address: samples/WebApp on one transport (HTTP/1.1 through <c>--urls</c>, or one
+/// endpoint through Kestrel's configuration for h2c and for TLS 1.3 with the run's certificate), or
+/// nginx for the reference row.
 /// </summary>
-internal sealed class SampleServer : IAsyncDisposable
+internal sealed class BenchmarkServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
@@ -29,7 +30,7 @@ internal sealed class SampleServer : IAsyncDisposable
     private readonly Queue<string> _output = new();
     private readonly object _outputLock = new();
 
-    private SampleServer(Process process, TransportVariant transport, int port, ServerEndpoint endpoint, NetworkPath network)
+    private BenchmarkServer(Process process, TransportVariant transport, int port, ServerEndpoint endpoint, NetworkPath network)
     {
         _process = process;
         Pid = process.Id;
@@ -73,12 +74,33 @@ internal sealed class SampleServer : IAsyncDisposable
     // Inherited variables that would change what the sample does; the harness sets its own.
     private static readonly string[] s_clearedPrefixes = ["ASPNETCORE_", "DOTNET_SYSTEM_NET_SOCKETS_", "IoUring__", "Kestrel__", "Logging__", "Sockets__"];
 
-    public static async Task<SampleServer> StartAsync(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, string clientCpus,
-        NetworkPath network, ServerCertificate? certificate, CancellationToken cancellationToken)
+    public static async Task<BenchmarkServer> StartAsync(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, string clientCpus,
+        NetworkPath network, ToolSet tools, LoadCommand.Files files, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(tools);
+        ArgumentNullException.ThrowIfNull(files);
         int port = FreePort();
+        var startInfo = transport.IsNginx
+            ? NginxReference.Command(tools.Nginx ?? throw new InvalidOperationException(ToolSet.NginxInstallHint), serverCpus, network, port, files.Directory)
+            : SampleCommand(sampleDll, transport, endpoint, serverCpus, network, port, files.Certificate);
+        var server = new BenchmarkServer(ChildProcesses.Start(network.InServerNamespace(startInfo)), transport, port, endpoint, network);
+        try
+        {
+            await server.WaitUntilServingAsync(clientCpus, files.Certificate, cancellationToken).ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>samples/WebApp on the row's transport, pinned, with the environment every row gets and the endpoint's.</summary>
+    private static ProcessStartInfo SampleCommand(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, NetworkPath network, int port, ServerCertificate certificate)
+    {
         var startInfo = new ProcessStartInfo("taskset")
         {
             UseShellExecute = false,
@@ -111,17 +133,7 @@ internal sealed class SampleServer : IAsyncDisposable
             startInfo.ArgumentList.Add(network.Url("http", port));
         }
 
-        var server = new SampleServer(ChildProcesses.Start(network.InServerNamespace(startInfo)), transport, port, endpoint, network);
-        try
-        {
-            await server.WaitUntilServingAsync(clientCpus, certificate, cancellationToken).ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return startInfo;
     }
 
     /// <summary>
@@ -204,7 +216,7 @@ internal sealed class SampleServer : IAsyncDisposable
         var startInfo = new ProcessStartInfo("taskset") { UseShellExecute = false };
         var args = new List<string>
         {
-            "-c", clientCpus, "dotnet", typeof(SampleServer).Assembly.Location, ServerProbe.CommandName,
+            "-c", clientCpus, "dotnet", typeof(BenchmarkServer).Assembly.Location, ServerProbe.CommandName,
             "--url", BaseUrl, "--endpoint", Endpoint.ToString(), "--wait", ((int)ProbeAttempt.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
         };
         if (certificate is not null && Endpoint == ServerEndpoint.Https)
