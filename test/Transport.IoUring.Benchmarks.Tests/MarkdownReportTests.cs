@@ -38,6 +38,21 @@ public sealed class MarkdownReportTests
     }
 
     [Fact]
+    public void HeadlineLeavesRatiosBlankWhereARowDidNotRunTheScenario()
+    {
+        var plaintext = SampleReports.Plaintext();
+        plaintext.Transports.Add(SampleReports.Transport("nginx", SampleReports.Round(1, 120_000, 8.0)));
+        var upload = SampleReports.Plaintext();
+        upload.Name = "upload-16m";
+        var run = new RunReport { Settings = new RunSettings { Transports = ["sockets", "iouring", "nginx"], ClientCpus = "1" }, Scenarios = [plaintext, upload] };
+
+        var lines = Lines(MarkdownReport.RenderHeadline(run));
+
+        Assert.Contains(lines, l => l.StartsWith("| plaintext-64 | 82,000 | 98,000 | 120,000 | 12.0 | 9.80 | 8.00 | 1.20× | 0.82× | 0.82× | 1.23× |", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("| upload-16m | 82,000 | 98,000 |  | 12.0 | 9.80 |  | 1.20× |  | 0.82× |  |", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void MissingLatencyIsWrittenAsNotAvailable()
     {
         var scenario = SampleReports.Plaintext();

@@ -111,13 +111,13 @@ internal static class MarkdownReport
             foreach (var pair in pairs)
             {
                 var ratio = ratios.FirstOrDefault(r => r.Numerator == pair.Num && r.Denominator == pair.Den);
-                cells.Add(idle ? "" : Format.Ratio(ratio?.RequestsPerSecond));
+                cells.Add(idle || !RanBoth(scenario, pair) ? "" : Format.Ratio(ratio?.RequestsPerSecond));
             }
 
             foreach (var pair in pairs)
             {
                 var ratio = ratios.FirstOrDefault(r => r.Numerator == pair.Num && r.Denominator == pair.Den);
-                cells.Add(Format.Ratio(ratio?.CpuMicrosecondsPerRequest));
+                cells.Add(!RanBoth(scenario, pair) ? "" : Format.Ratio(ratio?.CpuMicrosecondsPerRequest));
             }
 
             var disturbed = summaries.Values.Where(v => v.Disturbed).Select(v => v.Transport).ToList();
@@ -306,6 +306,10 @@ internal static class MarkdownReport
 
         return md.ToString();
     }
+
+    /// <summary>Whether both rows of a ratio ran in the scenario (the nginx reference runs only the static ones).</summary>
+    private static bool RanBoth(ScenarioReport scenario, (string Num, string Den) pair)
+        => scenario.Transports.Any(t => t.Name == pair.Num) && scenario.Transports.Any(t => t.Name == pair.Den);
 
     /// <summary>The summary rows of a scenario by transport; idle reports become rows whose CPU is per connection.</summary>
     public static Dictionary<string, TransportSummary> SummariesOf(ScenarioReport scenario)
