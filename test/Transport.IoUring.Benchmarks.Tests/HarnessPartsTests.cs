@@ -88,6 +88,16 @@ public sealed class HarnessPartsTests
     }
 
     [Fact]
+    public void IoUringOptionRowsSetTheOptionUnderBothSectionsTheSampleHasRead()
+    {
+        var inline = TransportVariant.Select(["iouring-inline"]).Single();
+
+        Assert.Equal("true", inline.Environment["IoUring__UnsafePreferInlineScheduling"]);
+        Assert.Equal("true", inline.Environment["Kestrel__Transport__IoUring__UnsafePreferInlineScheduling"]);
+        Assert.Equal("PollAndReceive", TransportVariant.Select(["iouring-poll"]).Single().Environment["Kestrel__Transport__IoUring__ReceiveMode"]);
+    }
+
+    [Fact]
     public void EveryScenarioOfTheIssueExists()
     {
         string[] names = ["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "plaintext-64-wrk", "json-64-wrk", "echo-4k", "download-1m", "churn", "h2c-100",

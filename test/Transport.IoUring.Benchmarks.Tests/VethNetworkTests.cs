@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using Transport.IoUring.Benchmarks.Network;
+using Transport.IoUring.Benchmarks.Running;
 using Xunit;
 
 namespace Transport.IoUring.Benchmarks.Tests;
@@ -166,8 +167,8 @@ public sealed class VethNetworkTests
     [Fact]
     public void AnOwnerPidThatIsGoneOrAnotherProgramIsNotALiveHarness()
     {
-        Assert.False(VethNetwork.IsLiveHarness(int.MaxValue));
-        Assert.False(VethNetwork.IsLiveHarness(1)); // init
+        Assert.False(HarnessProcess.IsLive(int.MaxValue));
+        Assert.False(HarnessProcess.IsLive(1)); // init
     }
 
     [Fact]

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Net;
 using System.Text.RegularExpressions;
@@ -184,20 +183,6 @@ internal sealed partial class VethNetwork : IDisposable
         }
 
         return result;
-    }
-
-    /// <summary>Whether <paramref name="pid"/> is a running benchmark harness (its command line names the harness).</summary>
-    public static bool IsLiveHarness(int pid)
-    {
-        try
-        {
-            string commandLine = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/cmdline");
-            return commandLine.Contains("Transport.IoUring.Benchmarks", StringComparison.Ordinal);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
     }
 
     [GeneratedRegex(@"^(?<name>iouring-bench-(?<pid>\d{1,7})-(?<side>server|client))(?:\s|$)", RegexOptions.CultureInvariant)]

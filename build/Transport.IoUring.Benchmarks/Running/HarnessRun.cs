@@ -103,7 +103,7 @@ internal static class HarnessRun
         if (settings.Network == NetworkPath.VethName)
         {
             var commandRunner = new ProcessCommandRunner();
-            foreach (var leftover in VethNetwork.RemoveLeftovers(commandRunner, VethNetwork.IsLiveHarness))
+            foreach (var leftover in VethNetwork.RemoveLeftovers(commandRunner, HarnessProcess.IsLive))
             {
                 console.MarkupLine($"[yellow]removed {Markup.Escape(leftover)}, left by an earlier run that was killed[/]");
             }
@@ -126,7 +126,7 @@ internal static class HarnessRun
             console.MarkupLine(Markup.Escape(report.Notes[^1]));
         }
 
-        foreach (var leftover in LoadCommand.Files.RemoveLeftovers(VethNetwork.IsLiveHarness))
+        foreach (var leftover in LoadCommand.Files.RemoveLeftovers(HarnessProcess.IsLive))
         {
             console.MarkupLine($"[yellow]removed {Markup.Escape(leftover)}, left by an earlier run that was killed[/]");
         }
