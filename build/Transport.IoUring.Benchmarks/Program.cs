@@ -8,6 +8,7 @@ using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Transport.IoUring.Benchmarks.LoadGenerators;
+using Transport.IoUring.Benchmarks.Network;
 using Transport.IoUring.Benchmarks.Reporting;
 using Transport.IoUring.Benchmarks.Results;
 using Transport.IoUring.Benchmarks.Running;
@@ -21,8 +22,13 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Whatever ends the harness, the servers and load generators it started end with it.
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcesses.KillAll();
+        // Whatever ends the harness, the servers and load generators it started end with it, and then
+        // the veth network they ran in is removed.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            ChildProcesses.KillAll();
+            HarnessRun.ActiveNetwork?.Dispose();
+        };
         using var cancellation = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
@@ -58,13 +64,14 @@ internal static class Program
         var serverCpus = new Option<string>("--server-cpus") { Description = "taskset CPU list for the server", DefaultValueFactory = _ => "0" };
         var clientCpus = new Option<string>("--client-cpus") { Description = "taskset CPU list for the load generator", DefaultValueFactory = _ => "1" };
         var bombardier = new Option<string?>("--bombardier") { Description = "Path of the bombardier binary (default: PATH, then ../shared/tools/bombardier)" };
+        var network = new Option<string>("--network") { Description = "loopback, or veth: server and load generator in two network namespaces joined by a veth pair (needs root)", DefaultValueFactory = _ => NetworkPath.LoopbackName };
         var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
         var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
         var pool = new Option<string[]>("--pool") { Description = "Pool the paired rounds of several result files (runs of the same code): --pool A.json B.json ...", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
 
         var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
         {
-            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, output, compare, pool,
+            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, network, output, compare, pool,
         };
 
         root.SetAction(async (parseResult, cancellationToken) =>
@@ -97,6 +104,12 @@ internal static class Program
                     OutputDirectory = Path.GetFullPath(parseResult.GetValue(output)!),
                     RepositoryRoot = root,
                     BombardierPath = parseResult.GetValue(bombardier),
+                    Network = parseResult.GetValue(network) switch
+                    {
+                        NetworkPath.LoopbackName => NetworkPath.LoopbackName,
+                        NetworkPath.VethName => NetworkPath.VethName,
+                        var other => throw new ArgumentException($"Unknown network '{other}': use loopback or veth."),
+                    },
                 };
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException)
@@ -109,6 +122,8 @@ internal static class Program
         });
 
         root.Subcommands.Add(BuildChurnCommand());
+        root.Subcommands.Add(BuildWebSocketCommand());
+        root.Subcommands.Add(BuildProbeCommand());
         return root;
     }
 
@@ -124,19 +139,22 @@ internal static class Program
         var url = new Option<string>("--url") { Required = true, Description = "http://127.0.0.1:PORT/path" };
         var connections = new Option<int>("--connections") { DefaultValueFactory = _ => 32, Description = "Concurrent connect/request/close loops" };
         var duration = new Option<string>("--duration") { DefaultValueFactory = _ => "5", Description = "Seconds" };
+        var certificate = new Option<string?>("--certificate-sha256") { Description = "For https URLs: the SHA-256 of the only certificate accepted" };
         var command = new Command(LoadCommand.ChurnCommandName, "A new connection per request, for the churn scenario; prints one JSON object.")
         {
-            url, connections, duration,
+            url, connections, duration, certificate,
         };
         command.Hidden = true;
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var uri = new Uri(parseResult.GetValue(url)!);
-            if (!IPAddress.TryParse(uri.Host, out var address) || !IPAddress.IsLoopback(address))
+            if (LoadTarget.Check(uri) is { } refusal)
             {
-                Console.Error.WriteLine("churn-client sends load to loopback addresses only.");
+                Console.Error.WriteLine("churn-client: " + refusal);
                 return 2;
             }
+
+            var address = IPAddress.Parse(uri.Host);
 
             var client = new ChurnClient
             {
@@ -144,10 +162,78 @@ internal static class Program
                 Path = uri.PathAndQuery,
                 Concurrency = Math.Max(1, parseResult.GetValue(connections)),
                 Duration = TimeSpan.FromSeconds(HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
+                TlsCertificateSha256 = uri.Scheme == Uri.UriSchemeHttps
+                    ? parseResult.GetValue(certificate) ?? throw new ArgumentException("An https URL needs --certificate-sha256.")
+                    : null,
             };
             var report = await client.RunAsync(cancellationToken).ConfigureAwait(false);
             Console.WriteLine(report.ToJson());
             return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The websocket-echo scenario's load generator, run by the harness as its own pinned process.</summary>
+    private static Command BuildWebSocketCommand()
+    {
+        var url = new Option<string>("--url") { Required = true, Description = "ws://127.0.0.1:PORT/ws" };
+        var connections = new Option<int>("--connections") { DefaultValueFactory = _ => 64, Description = "WebSocket connections, one message in flight on each" };
+        var duration = new Option<string>("--duration") { DefaultValueFactory = _ => "5", Description = "Seconds" };
+        var messageBytes = new Option<int>("--message-bytes") { DefaultValueFactory = _ => 32, Description = "Bytes per binary message (at least 16)" };
+        var command = new Command(LoadCommand.WebSocketCommandName, "WebSocket echo loops, for the websocket-echo scenario; prints one JSON object.")
+        {
+            url, connections, duration, messageBytes,
+        };
+        command.Hidden = true;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var uri = new Uri(parseResult.GetValue(url)!);
+            if (LoadTarget.Check(uri) is { } refusal)
+            {
+                Console.Error.WriteLine("websocket-client: " + refusal);
+                return 2;
+            }
+
+            var client = new WebSocketEchoClient
+            {
+                Url = uri,
+                Connections = Math.Max(1, parseResult.GetValue(connections)),
+                MessageBytes = Math.Max(16, parseResult.GetValue(messageBytes)),
+                Duration = TimeSpan.FromSeconds(HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
+            };
+            var report = await client.RunAsync(cancellationToken).ConfigureAwait(false);
+            Console.WriteLine(report.ToJson());
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Asks a starting server which transport serves it; run by the harness on the load generator's side.</summary>
+    private static Command BuildProbeCommand()
+    {
+        var url = new Option<string>("--url") { Required = true, Description = "The server's base URL" };
+        var endpoint = new Option<ServerEndpoint>("--endpoint") { DefaultValueFactory = _ => ServerEndpoint.Http, Description = "Http, H2c or Https" };
+        var certificate = new Option<string?>("--certificate-sha256") { Description = "For Https: the SHA-256 of the only certificate accepted" };
+        var grpc = new Option<bool>("--grpc") { Description = "Also make one grpc-unary call and check its echo and grpc-status" };
+        var wait = new Option<string>("--wait") { DefaultValueFactory = _ => "3", Description = "Seconds to keep trying" };
+        var command = new Command(ServerProbe.CommandName, "Prints what /transport answers (exit 0), 1 when nothing answered, 2 when the answer is wrong.")
+        {
+            url, endpoint, certificate, grpc, wait,
+        };
+        command.Hidden = true;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var uri = new Uri(parseResult.GetValue(url)!);
+            if (LoadTarget.Check(uri) is { } refusal)
+            {
+                Console.Error.WriteLine("probe: " + refusal);
+                return ServerProbe.Wrong;
+            }
+
+            var (exitCode, message) = await ServerProbe.RunAsync(uri, parseResult.GetValue(endpoint), parseResult.GetValue(certificate), parseResult.GetValue(grpc),
+                TimeSpan.FromSeconds(HarnessSettings.ParseSeconds(parseResult.GetValue(wait)!)), cancellationToken).ConfigureAwait(false);
+            (exitCode == ServerProbe.Answered ? Console.Out : Console.Error).WriteLine(message);
+            return exitCode;
         });
         return command;
     }

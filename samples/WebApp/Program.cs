@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Transport.IoUring;
+using WebApp;
 
 // The sample server that the benchmarks and acceptance checks drive:
 //   dotnet run -c Release --project samples/WebApp -- [--transport iouring|sockets] [--metrics console|otlp] [ASP.NET Core args]
@@ -82,6 +83,7 @@ if (!string.IsNullOrEmpty(metricsExporter) && metricsExporter != "none" && !WebA
 builder.Services.AddHealthChecks().AddIoUringTransport();
 
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
+builder.Services.AddGrpc();
 
 var app = builder.Build();
 
@@ -181,6 +183,8 @@ app.Map("/ws", async (HttpContext context) =>
 });
 
 app.MapHealthChecks("/health", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { ResponseWriter = HealthReportText.WriteAsync });
+app.MapUploadSink();
+app.MapGrpcService<GrpcEchoService>();
 
 // Which transport accepted the connection serving this request.
 app.MapGet("/transport", (HttpContext context) =>

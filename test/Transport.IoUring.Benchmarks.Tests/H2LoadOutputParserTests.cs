@@ -55,6 +55,29 @@ public sealed class H2LoadOutputParserTests
     }
 
     [Fact]
+    public void TlsRunIsReadLikeH2c()
+    {
+        // Over TLS h2load adds "TLS Protocol", "Cipher", "Server Temp Key" lines before the summary.
+        var result = H2LoadOutputParser.Parse(TestFiles.Read("h2load-tls.txt"));
+
+        Assert.Equal(32302, result.Responses);
+        Assert.Equal(2.06, result.Seconds, 6);
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(0, result.Non2xx);
+    }
+
+    [Fact]
+    public void GrpcRunCountsEveryCallAsAResponse()
+    {
+        var result = H2LoadOutputParser.Parse(TestFiles.Read("h2load-grpc.txt"));
+
+        Assert.Equal(24293, result.Responses);
+        Assert.Equal(2.04, result.Seconds, 6);
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(0, result.Non2xx);
+    }
+
+    [Fact]
     public void BrokenLogLineIsRejected()
     {
         Assert.Throws<FormatException>(() => H2LoadOutputParser.ParseLog(new StringReader("1795606537322091\t200\tabc\n")));

@@ -23,6 +23,36 @@ public sealed class MarkdownReportTests
     }
 
     [Fact]
+    public void UploadTableAddsMegabytesPerSecondAndCpuPerMegabyte()
+    {
+        var scenario = SampleReports.Plaintext();
+        scenario.Name = "upload-16m";
+        scenario.RequestBodyBytes = 16 * 1024 * 1024;
+
+        var lines = Lines(MarkdownReport.RenderScenario(scenario));
+
+        // 82,000 req/s × 16.777216 MB = 1,375,732 MB/s; 12.0 µs ÷ 16.777216 MB = 0.715 µs/MB.
+        Assert.Contains("| transport | req/s (range) | MB/s | CPU-µs/req | CPU-µs/MB | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
+        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 1375732 | 12.0 | 0.715 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
+        Assert.Contains("| *iouring / sockets* | 1.20× | 1.20× | 0.82× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
+    }
+
+    [Fact]
+    public void HeadlineLeavesRatiosBlankWhereARowDidNotRunTheScenario()
+    {
+        var plaintext = SampleReports.Plaintext();
+        plaintext.Transports.Add(SampleReports.Transport("nginx", SampleReports.Round(1, 120_000, 8.0)));
+        var upload = SampleReports.Plaintext();
+        upload.Name = "upload-16m";
+        var run = new RunReport { Settings = new RunSettings { Transports = ["sockets", "iouring", "nginx"], ClientCpus = "1" }, Scenarios = [plaintext, upload] };
+
+        var lines = Lines(MarkdownReport.RenderHeadline(run));
+
+        Assert.Contains(lines, l => l.StartsWith("| plaintext-64 | 82,000 | 98,000 | 120,000 | 12.0 | 9.80 | 8.00 | 1.20× | 0.82× | 0.82× | 1.23× |", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("| upload-16m | 82,000 | 98,000 |  | 12.0 | 9.80 |  | 1.20× |  | 0.82× |  |", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void MissingLatencyIsWrittenAsNotAvailable()
     {
         var scenario = SampleReports.Plaintext();

@@ -67,4 +67,18 @@ public sealed class WrkOutputParserTests
     {
         Assert.Throws<FormatException>(() => WrkOutputParser.Parse("unable to connect to 127.0.0.1:5199 Connection refused", pipelined: false));
     }
+
+    [Fact]
+    public void TlsChurnRunCountsReconnectsAsResponsesNotErrors()
+    {
+        // With Connection: close wrk reconnects (a new TLS handshake) after every response.
+        var result = WrkOutputParser.Parse(TestFiles.Read("wrk-tls-churn.txt"), pipelined: false);
+
+        Assert.Equal(193, result.Responses);
+        Assert.Equal(2.02, result.Seconds, 6);
+        Assert.Equal(0, result.Errors);
+        Assert.Equal(0, result.Non2xx);
+        Assert.Equal(72760, result.P50Microseconds!.Value, 3);
+        Assert.Equal(485200, result.P99Microseconds!.Value, 3);
+    }
 }

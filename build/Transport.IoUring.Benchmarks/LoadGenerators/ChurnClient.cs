@@ -3,7 +3,9 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
@@ -31,7 +33,13 @@ internal sealed class ChurnClient
     public required int Concurrency { get; init; }
     public required TimeSpan Duration { get; init; }
 
-    public async Task<ChurnReport> RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// When set, every connection is TLS 1.3 (a full handshake each) and the server must present the
+    /// certificate with this SHA-256.
+    /// </summary>
+    public string? TlsCertificateSha256 { get; init; }
+
+    public async Task<ClientReport> RunAsync(CancellationToken cancellationToken)
     {
         byte[] request = Encoding.ASCII.GetBytes($"GET {Path} HTTP/1.1\r\nHost: {EndPoint}\r\nConnection: close\r\n\r\n");
         var workers = new Worker[Concurrency];
@@ -41,7 +49,7 @@ internal sealed class ChurnClient
         for (int i = 0; i < Concurrency; i++)
         {
             var worker = workers[i] = new Worker();
-            tasks[i] = Task.Run(() => worker.RunAsync(EndPoint, request, deadline, cancellationToken), cancellationToken);
+            tasks[i] = Task.Run(() => worker.RunAsync(EndPoint, request, TlsOptions(), deadline, cancellationToken), cancellationToken);
         }
 
         await Task.WhenAll(tasks).ConfigureAwait(false);
@@ -61,7 +69,7 @@ internal sealed class ChurnClient
             }
         }
 
-        return new ChurnReport
+        return new ClientReport
         {
             Responses = responses,
             Seconds = seconds,
@@ -69,6 +77,21 @@ internal sealed class ChurnClient
             ErrorDetails = errors,
             P50Microseconds = latencies.Count > 0 ? Percentiles.Of(latencies, 50) : null,
             P99Microseconds = latencies.Count > 0 ? Percentiles.Of(latencies, 99) : null,
+        };
+    }
+
+    private SslClientAuthenticationOptions? TlsOptions()
+    {
+        if (TlsCertificateSha256 is not { } expected)
+        {
+            return null;
+        }
+
+        return new SslClientAuthenticationOptions
+        {
+            TargetHost = EndPoint.Address.ToString(),
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, presented, _, _) => Running.ServerCertificate.Matches(presented, expected),
         };
     }
 
@@ -81,7 +104,7 @@ internal sealed class ChurnClient
         public List<double> Latencies { get; } = new();
         public Dictionary<string, long> Errors { get; } = new(StringComparer.Ordinal);
 
-        public async Task RunAsync(IPEndPoint endPoint, byte[] request, long deadline, CancellationToken cancellationToken)
+        public async Task RunAsync(IPEndPoint endPoint, byte[] request, SslClientAuthenticationOptions? tls, long deadline, CancellationToken cancellationToken)
         {
             while (Stopwatch.GetTimestamp() < deadline && !cancellationToken.IsCancellationRequested)
             {
@@ -90,7 +113,7 @@ internal sealed class ChurnClient
                 timeout.CancelAfter(RequestTimeout);
                 try
                 {
-                    int status = await OneRequestAsync(endPoint, request, timeout.Token).ConfigureAwait(false);
+                    int status = await OneRequestAsync(endPoint, request, tls, timeout.Token).ConfigureAwait(false);
                     Latencies.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
                     Responses++;
                     if (status is < 200 or > 299)
@@ -114,24 +137,47 @@ internal sealed class ChurnClient
                 {
                     Count(ex.Message);
                 }
+                catch (AuthenticationException ex)
+                {
+                    Count("TLS: " + ex.Message);
+                }
+                catch (IOException ex)
+                {
+                    Count(ex.InnerException is SocketException socketError ? socketError.SocketErrorCode.ToString() : ex.Message);
+                }
             }
         }
 
         private void Count(string kind) => Errors[kind] = Errors.GetValueOrDefault(kind) + 1;
 
-        private async Task<int> OneRequestAsync(IPEndPoint endPoint, byte[] request, CancellationToken cancellationToken)
+        private async Task<int> OneRequestAsync(IPEndPoint endPoint, byte[] request, SslClientAuthenticationOptions? tls, CancellationToken cancellationToken)
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             await socket.ConnectAsync(endPoint, cancellationToken).ConfigureAwait(false);
-            await socket.SendAsync(request, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (tls is null)
+            {
+                await socket.SendAsync(request, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                return await ReadStatusToEndAsync((buffer, token) => socket.ReceiveAsync(buffer, SocketFlags.None, token), cancellationToken).ConfigureAwait(false);
+            }
 
-            // The server closes after the response (Connection: close): read to the end. The
-            // head is kept until the status line is in; the rest only needs draining.
+            // A full handshake per connection: a new SslStream has no session to resume.
+            await using var stream = new SslStream(new NetworkStream(socket, ownsSocket: false));
+            await stream.AuthenticateAsClientAsync(tls, cancellationToken).ConfigureAwait(false);
+            await stream.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+            return await ReadStatusToEndAsync(stream.ReadAsync, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// The server closes after the response (Connection: close): reads to the end. The head is
+        /// kept until the status line is in; the rest only needs draining.
+        /// </summary>
+        private async Task<int> ReadStatusToEndAsync(Func<Memory<byte>, CancellationToken, ValueTask<int>> receive, CancellationToken cancellationToken)
+        {
             int headLength = 0, status = -1;
             while (true)
             {
                 var target = status < 0 ? _buffer.AsMemory(headLength) : _buffer.AsMemory();
-                int n = await socket.ReceiveAsync(target, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                int n = await receive(target, cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;
@@ -162,41 +208,5 @@ internal sealed class ChurnClient
             var digits = head.Slice(space + 1, 3);
             return (digits[0] - '0') * 100 + (digits[1] - '0') * 10 + (digits[2] - '0');
         }
-    }
-}
-
-/// <summary>What <c>churn-client</c> prints: one JSON object.</summary>
-internal sealed class ChurnReport
-{
-    public long Responses { get; init; }
-    public double Seconds { get; init; }
-    public long Non2xx { get; init; }
-    public Dictionary<string, long> ErrorDetails { get; init; } = new();
-    public double? P50Microseconds { get; init; }
-    public double? P99Microseconds { get; init; }
-
-    private static readonly JsonSerializerOptions s_json = new(JsonSerializerDefaults.Web);
-
-    public string ToJson() => JsonSerializer.Serialize(this, s_json);
-
-    /// <summary>Parses the churn client's output (the last line that is a JSON object).</summary>
-    public static LoadResult Parse(string output)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        int start = output.LastIndexOf("{\"responses\"", StringComparison.Ordinal);
-        if (start < 0)
-        {
-            throw new FormatException($"churn-client printed no report: '{(output.Length > 200 ? output[..200] : output)}'");
-        }
-
-        var report = JsonSerializer.Deserialize<ChurnReport>(output.AsSpan(start), s_json)
-            ?? throw new FormatException("churn-client printed null");
-        long errors = 0;
-        foreach (var count in report.ErrorDetails.Values)
-        {
-            errors += count;
-        }
-
-        return new LoadResult(report.Responses, report.Seconds, report.Non2xx, errors, report.P50Microseconds, report.P99Microseconds, report.ErrorDetails);
     }
 }

@@ -23,6 +23,7 @@ internal static class MarkdownReport
         md.AppendLine($"- machine: {m.Cores} cores ({m.CpuModel}), Linux {m.Kernel}, {m.Os}, .NET {m.DotnetRuntime}");
         md.AppendLine($"- server on CPU {s.ServerCpus}, load generator on CPU {s.ClientCpus}; warm-up {Format.Seconds(s.WarmupSeconds)} per transport, " +
                       $"then {s.Rounds} round(s) of {Format.Seconds(s.DurationSeconds)} per transport, interleaved ({string.Join(", ", s.Transports)})");
+        md.AppendLine($"- network: {s.Network}{(s.Network == "veth" ? " (server and load generator in two network namespaces joined by a veth pair)" : "")}");
         md.AppendLine($"- server environment: {string.Join(", ", s.ServerEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`"))}");
         md.AppendLine($"- tools: {string.Join(", ", s.Tools.Select(kv => $"{kv.Key} `{kv.Value}`"))}");
         md.AppendLine($"- run took {Format.Seconds(Math.Round(run.ElapsedSeconds))}");
@@ -110,13 +111,13 @@ internal static class MarkdownReport
             foreach (var pair in pairs)
             {
                 var ratio = ratios.FirstOrDefault(r => r.Numerator == pair.Num && r.Denominator == pair.Den);
-                cells.Add(idle ? "" : Format.Ratio(ratio?.RequestsPerSecond));
+                cells.Add(idle || !RanBoth(scenario, pair) ? "" : Format.Ratio(ratio?.RequestsPerSecond));
             }
 
             foreach (var pair in pairs)
             {
                 var ratio = ratios.FirstOrDefault(r => r.Numerator == pair.Num && r.Denominator == pair.Den);
-                cells.Add(Format.Ratio(ratio?.CpuMicrosecondsPerRequest));
+                cells.Add(!RanBoth(scenario, pair) ? "" : Format.Ratio(ratio?.CpuMicrosecondsPerRequest));
             }
 
             var disturbed = summaries.Values.Where(v => v.Disturbed).Select(v => v.Transport).ToList();
@@ -182,22 +183,48 @@ internal static class MarkdownReport
     private static string RenderLoadTable(ScenarioReport scenario)
     {
         var md = new StringBuilder();
-        AppendRow(md, ["transport", "req/s (range)", "CPU-µs/req", "p50", "p99", "errors", "non-2xx", "peak RSS", "server CPU", "client CPU", "other CPU"]);
-        AppendRow(md, ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]);
+
+        // Upload scenarios are read in bytes: MB/s (10^6 bytes of request body) and CPU per MB.
+        double? megabytesPerRequest = scenario.RequestBodyBytes / 1e6;
+        bool bytes = megabytesPerRequest is > 0;
+        var header = new List<string> { "transport", "req/s (range)" };
+        if (bytes)
+        {
+            header.Add("MB/s");
+        }
+
+        header.Add("CPU-µs/req");
+        if (bytes)
+        {
+            header.Add("CPU-µs/MB");
+        }
+
+        header.AddRange(["p50", "p99", "errors", "non-2xx", "peak RSS", "server CPU", "client CPU", "other CPU"]);
+        AppendRow(md, header);
+        AppendRow(md, header.Select((_, i) => i == 0 ? "---" : "---:"));
         var summaries = SummariesOf(scenario);
         foreach (var transport in scenario.Transports)
         {
             if (!summaries.TryGetValue(transport.Name, out var s))
             {
-                AppendRow(md, [transport.Name, "failed", "", "", "", "", "", "", "", "", ""]);
+                AppendRow(md, new[] { transport.Name, "failed" }.Concat(Enumerable.Repeat("", header.Count - 2)));
                 continue;
             }
 
-            AppendRow(md,
+            var cells = new List<string> { transport.Name, $"{Format.Integer(s.RequestsPerSecond)} ({Format.Short(s.MinRequestsPerSecond)}–{Format.Short(s.MaxRequestsPerSecond)})" };
+            if (bytes)
+            {
+                cells.Add(Format.Significant(s.RequestsPerSecond * megabytesPerRequest));
+            }
+
+            cells.Add(Format.Significant(s.CpuMicrosecondsPerRequest));
+            if (bytes)
+            {
+                cells.Add(Format.Significant(s.CpuMicrosecondsPerRequest / megabytesPerRequest));
+            }
+
+            cells.AddRange(
             [
-                transport.Name,
-                $"{Format.Integer(s.RequestsPerSecond)} ({Format.Short(s.MinRequestsPerSecond)}–{Format.Short(s.MaxRequestsPerSecond)})",
-                Format.Significant(s.CpuMicrosecondsPerRequest),
                 Format.Latency(s.P50Microseconds),
                 Format.Latency(s.P99Microseconds),
                 Format.Integer(s.Errors),
@@ -207,21 +234,26 @@ internal static class MarkdownReport
                 Format.Percent(s.LoadGeneratorCpuPercent),
                 s.Disturbed ? $"**{Format.Percent(s.OtherCpuPercent)} disturbed**" : Format.Percent(s.OtherCpuPercent),
             ]);
+            AppendRow(md, cells);
         }
 
         foreach (var ratio in TransportRatio.For(summaries.Values.ToList(), IsIoUring))
         {
-            AppendRow(md,
-            [
-                $"*{ratio.Label}*",
-                Format.Ratio(ratio.RequestsPerSecond),
-                Format.Ratio(ratio.CpuMicrosecondsPerRequest),
-                Format.Ratio(ratio.P50),
-                Format.Ratio(ratio.P99),
-                "", "",
-                Format.Ratio(ratio.PeakRss),
-                "", "", "",
-            ]);
+            // A ratio of MB/s is the ratio of req/s (same body size), and likewise for CPU.
+            var cells = new List<string> { $"*{ratio.Label}*", Format.Ratio(ratio.RequestsPerSecond) };
+            if (bytes)
+            {
+                cells.Add(Format.Ratio(ratio.RequestsPerSecond));
+            }
+
+            cells.Add(Format.Ratio(ratio.CpuMicrosecondsPerRequest));
+            if (bytes)
+            {
+                cells.Add(Format.Ratio(ratio.CpuMicrosecondsPerRequest));
+            }
+
+            cells.AddRange([Format.Ratio(ratio.P50), Format.Ratio(ratio.P99), "", "", Format.Ratio(ratio.PeakRss), "", "", ""]);
+            AppendRow(md, cells);
         }
 
         return md.ToString();
@@ -274,6 +306,10 @@ internal static class MarkdownReport
 
         return md.ToString();
     }
+
+    /// <summary>Whether both rows of a ratio ran in the scenario (the nginx reference runs only the static ones).</summary>
+    private static bool RanBoth(ScenarioReport scenario, (string Num, string Den) pair)
+        => scenario.Transports.Any(t => t.Name == pair.Num) && scenario.Transports.Any(t => t.Name == pair.Den);
 
     /// <summary>The summary rows of a scenario by transport; idle reports become rows whose CPU is per connection.</summary>
     public static Dictionary<string, TransportSummary> SummariesOf(ScenarioReport scenario)

@@ -55,6 +55,8 @@ internal sealed class RunSettings
     public int Rounds { get; set; }
     public string ServerCpus { get; set; } = "";
     public string ClientCpus { get; set; } = "";
+    /// <summary>"loopback" or "veth" (files written before --network existed: loopback).</summary>
+    public string Network { get; set; } = "loopback";
     public Dictionary<string, string> ServerEnvironment { get; set; } = new();
     public Dictionary<string, string> Tools { get; set; } = new();
 }
@@ -67,6 +69,8 @@ internal sealed class ScenarioReport
     /// <summary>The load command of the first measured round, for reproducing it by hand.</summary>
     public string? ExampleCommand { get; set; }
     public string? SkippedReason { get; set; }
+    /// <summary>Bytes of each request's body where the scenario's figure is throughput (upload-16m), else null.</summary>
+    public long? RequestBodyBytes { get; set; }
     public List<TransportReport> Transports { get; set; } = new();
 }
 

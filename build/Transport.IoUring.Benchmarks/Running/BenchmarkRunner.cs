@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using Transport.IoUring.Benchmarks.LoadGenerators;
 using Transport.IoUring.Benchmarks.Measurement;
+using Transport.IoUring.Benchmarks.Network;
 using Transport.IoUring.Benchmarks.Results;
 
 namespace Transport.IoUring.Benchmarks.Running;
@@ -36,20 +37,22 @@ internal sealed class BenchmarkRunner
     private readonly HarnessSettings _settings;
     private readonly ToolSet _tools;
     private readonly LoadCommand.Files _files;
+    private readonly NetworkPath _network;
     private readonly long _ticksPerSecond = ClockTicks.PerSecond;
 
-    public BenchmarkRunner(HarnessSettings settings, ToolSet tools, LoadCommand.Files files)
+    public BenchmarkRunner(HarnessSettings settings, ToolSet tools, LoadCommand.Files files, NetworkPath network)
     {
         _settings = settings;
         _tools = tools;
         _files = files;
+        _network = network;
     }
 
     /// <summary>Steps of a scenario, for the progress bar.</summary>
     public int StepCount(Scenario scenario)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        int transports = _settings.Transports.Count;
+        int transports = TransportsOf(scenario).Count;
         return scenario.Tool == LoadTool.Idle
             ? transports * 2
             : transports + transports * _settings.WarmupChunks().Count + transports * _settings.Rounds;
@@ -59,10 +62,24 @@ internal sealed class BenchmarkRunner
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(progress);
-        var report = new ScenarioReport { Name = scenario.Name, Description = scenario.Description, Tool = ToolName(scenario.Tool) };
+        var report = new ScenarioReport
+        {
+            Name = scenario.Name,
+            Description = scenario.Description,
+            Tool = ToolName(scenario.Tool),
+            RequestBodyBytes = scenario.ReportsBytes ? scenario.BodyBytes : null,
+        };
         if (_tools.PathFor(scenario.Tool) is null)
         {
             report.SkippedReason = ToolSet.InstallHint(scenario.Tool);
+            progress.Log($"{scenario.Name} skipped: {report.SkippedReason}");
+            return report;
+        }
+
+        if (scenario.Tool == LoadTool.Idle && _network.ClientNamespace is not null)
+        {
+            // Its connections are opened by the harness itself, which lives in neither namespace.
+            report.SkippedReason = "measures server memory with connections the harness opens itself; runs on loopback only";
             progress.Log($"{scenario.Name} skipped: {report.SkippedReason}");
             return report;
         }
@@ -73,15 +90,25 @@ internal sealed class BenchmarkRunner
             return report;
         }
 
-        var servers = new List<(TransportReport Report, SampleServer Server)>();
+        var servers = new List<(TransportReport Report, BenchmarkServer Server)>();
         try
         {
-            foreach (var transport in _settings.Transports)
+            foreach (var transport in TransportsOf(scenario))
             {
                 progress.Step($"starting the {transport.Name} server");
                 var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
                 report.Transports.Add(transportReport);
-                var server = await StartServerAsync(transport, scenario.Http2Only, transportReport, progress, cancellationToken).ConfigureAwait(false);
+                var server = await StartServerAsync(transport, scenario.Endpoint, transportReport, progress, cancellationToken).ConfigureAwait(false);
+                if (server is not null && scenario.Grpc && await server.CheckGrpcAsync(_settings.ClientCpus, _files.Certificate, cancellationToken).ConfigureAwait(false) is { } grpcProblem)
+                {
+                    // h2load counts HTTP statuses only; a call failing in its gRPC trailers would pass as a 200.
+                    transportReport.FailureReason = grpcProblem;
+                    progress.Log($"{transport.Name}: {grpcProblem}");
+                    transportReport.ServerExitCode = await server.StopAsync().ConfigureAwait(false);
+                    await server.DisposeAsync().ConfigureAwait(false);
+                    server = null;
+                }
+
                 if (server is not null)
                 {
                     servers.Add((transportReport, server));
@@ -154,12 +181,15 @@ internal sealed class BenchmarkRunner
         return report;
     }
 
-    private async Task<SampleServer?> StartServerAsync(TransportVariant transport, bool http2Only, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
+    /// <summary>The rows that run <paramref name="scenario"/> (the nginx reference only where it serves the same response).</summary>
+    private List<TransportVariant> TransportsOf(Scenario scenario) => _settings.Transports.Where(t => t.Serves(scenario)).ToList();
+
+    private async Task<BenchmarkServer?> StartServerAsync(TransportVariant transport, ServerEndpoint endpoint, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
     {
-        SampleServer server;
+        BenchmarkServer server;
         try
         {
-            server = await SampleServer.StartAsync(_settings.SampleDll, transport, http2Only, _settings.ServerCpus, cancellationToken).ConfigureAwait(false);
+            server = await BenchmarkServer.StartAsync(_settings.SampleDll, transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
         {
@@ -170,7 +200,7 @@ internal sealed class BenchmarkRunner
 
         transportReport.ServedBy = server.ServedBy;
         transportReport.ServerStartLine = server.StartLine;
-        string expected = transport.ExpectsIoUring ? "io_uring" : "sockets";
+        string expected = transport.ExpectedServedBy;
         if (server.ServedBy != expected)
         {
             // A row that silently ran on another transport would be a lie in the table.
@@ -184,7 +214,7 @@ internal sealed class BenchmarkRunner
         return server;
     }
 
-    private static void CheckServerAlive(TransportReport transportReport, SampleServer server, IProgressSink progress)
+    private static void CheckServerAlive(TransportReport transportReport, BenchmarkServer server, IProgressSink progress)
     {
         if (server.HasExited && !transportReport.Failed)
         {
@@ -194,9 +224,9 @@ internal sealed class BenchmarkRunner
     }
 
     /// <summary>One bounded load-generator run against one server, with the CPU and memory around it.</summary>
-    private async Task<RoundReport> MeasureAsync(Scenario scenario, SampleServer server, int seconds, ScenarioReport? scenarioReport, CancellationToken cancellationToken)
+    private async Task<RoundReport> MeasureAsync(Scenario scenario, BenchmarkServer server, int seconds, ScenarioReport? scenarioReport, CancellationToken cancellationToken)
     {
-        var command = LoadCommand.Create(scenario, _tools, server.BaseUrl, seconds, _settings.ClientCpus, _files);
+        var command = LoadCommand.Create(scenario, _tools, server.BaseUrl, seconds, _settings.ClientCpus, _files, _network);
         if (scenarioReport is not null)
         {
             // The first measured round's command, not a warm-up chunk's.
@@ -282,12 +312,12 @@ internal sealed class BenchmarkRunner
         }
 
         report.ExampleCommand = $"(built in) {count} connections, {IdleParallelism} at a time, each after one GET {scenario.Path}";
-        foreach (var transport in _settings.Transports)
+        foreach (var transport in TransportsOf(scenario))
         {
             var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
             report.Transports.Add(transportReport);
             progress.Step($"starting the {transport.Name} server");
-            var server = await StartServerAsync(transport, http2Only: false, transportReport, progress, cancellationToken).ConfigureAwait(false);
+            var server = await StartServerAsync(transport, ServerEndpoint.Http, transportReport, progress, cancellationToken).ConfigureAwait(false);
             progress.Advance();
             if (server is null)
             {
@@ -353,6 +383,7 @@ internal sealed class BenchmarkRunner
         LoadTool.H2Load => "h2load",
         LoadTool.Churn => "churn-client (built in)",
         LoadTool.Idle => "built in",
+        LoadTool.WebSocket => "websocket-client (built in)",
         _ => tool.ToString(),
     };
 

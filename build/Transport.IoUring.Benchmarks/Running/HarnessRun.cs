@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Spectre.Console;
+using Transport.IoUring.Benchmarks.Network;
 using Transport.IoUring.Benchmarks.Reporting;
 using Transport.IoUring.Benchmarks.Results;
 
@@ -14,6 +15,9 @@ namespace Transport.IoUring.Benchmarks.Running;
 /// <summary>A whole run: checks, scenarios with live progress, then the table, JSON and charts.</summary>
 internal static class HarnessRun
 {
+    /// <summary>The veth network of the run in progress, removed by whatever ends the process.</summary>
+    public static VethNetwork? ActiveNetwork { get; private set; }
+
     public static async Task<int> RunAsync(HarnessSettings settings, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
@@ -28,6 +32,18 @@ internal static class HarnessRun
         }
 
         var tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
+        if (tools.Nginx is null && settings.Transports.Any(t => t.IsNginx))
+        {
+            console.MarkupLine("nginx is not installed; installing it with apt-get for the nginx reference row");
+            var (installed, output) = NginxReference.Install();
+            if (!installed)
+            {
+                console.MarkupLine($"[yellow]{Markup.Escape(ToolSet.NginxInstallHint)}: {Markup.Escape(output.Trim())}[/]");
+            }
+
+            tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
+        }
+
         if (tools.Taskset is null)
         {
             console.MarkupLine("[red]taskset not found[/]: it pins the server and the load generator to their cores (Debian/Ubuntu: apt-get install util-linux).");
@@ -47,7 +63,8 @@ internal static class HarnessRun
                 Rounds = settings.Rounds,
                 ServerCpus = settings.ServerCpus,
                 ClientCpus = settings.ClientCpus,
-                ServerEnvironment = SampleServer.CommonEnvironment.ToDictionary(kv => kv.Key, kv => kv.Value),
+                Network = settings.Network,
+                ServerEnvironment = BenchmarkServer.CommonEnvironment.ToDictionary(kv => kv.Key, kv => kv.Value),
                 Tools = tools.Describe(),
             },
         };
@@ -81,8 +98,41 @@ internal static class HarnessRun
 
         Directory.CreateDirectory(settings.OutputDirectory);
         string stem = Path.Combine(settings.OutputDirectory, $"{startedAt.ToLocalTime():yyyy-MM-dd-HHmm}-{SafeName(m.Host)}");
-        var files = LoadCommand.Files.Create();
-        var runner = new BenchmarkRunner(settings, tools, files);
+        VethNetwork? veth = null;
+        var network = NetworkPath.Loopback;
+        if (settings.Network == NetworkPath.VethName)
+        {
+            var commandRunner = new ProcessCommandRunner();
+            foreach (var leftover in VethNetwork.RemoveLeftovers(commandRunner, HarnessProcess.IsLive))
+            {
+                console.MarkupLine($"[yellow]removed {Markup.Escape(leftover)}, left by an earlier run that was killed[/]");
+            }
+
+            veth = new VethNetwork(Environment.ProcessId, commandRunner);
+            try
+            {
+                veth.Create();
+            }
+            catch (InvalidOperationException ex)
+            {
+                console.MarkupLine($"[red]{Markup.Escape(ex.Message)}[/]");
+                return 1;
+            }
+
+            // Also removed when the process exits by a signal the finally below does not see.
+            ActiveNetwork = veth;
+            network = NetworkPath.Veth(veth);
+            report.Notes.Add($"network: veth pair {veth.ServerLink} ({veth.ServerAddress}, namespace {veth.ServerNamespace}, server) - {veth.ClientLink} ({veth.ClientAddress}, namespace {veth.ClientNamespace}, load generator)");
+            console.MarkupLine(Markup.Escape(report.Notes[^1]));
+        }
+
+        foreach (var leftover in LoadCommand.Files.RemoveLeftovers(HarnessProcess.IsLive))
+        {
+            console.MarkupLine($"[yellow]removed {Markup.Escape(leftover)}, left by an earlier run that was killed[/]");
+        }
+
+        var files = LoadCommand.Files.Create([network.ServerAddress]);
+        var runner = new BenchmarkRunner(settings, tools, files, network);
         bool interrupted = false;
         try
         {
@@ -116,8 +166,11 @@ internal static class HarnessRun
         }
         finally
         {
+            // Processes first: a namespace outlives its deletion while a process is inside it.
             ChildProcesses.KillAll();
             files.Delete();
+            veth?.Dispose();
+            ActiveNetwork = null;
         }
 
         report.ElapsedSeconds = stopwatch.Elapsed.TotalSeconds;

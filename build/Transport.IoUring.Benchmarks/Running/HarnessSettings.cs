@@ -27,6 +27,9 @@ internal sealed class HarnessSettings
     public required string RepositoryRoot { get; init; }
     public string? BombardierPath { get; init; }
 
+    /// <summary>"loopback" (default) or "veth": where the bytes between load generator and server travel.</summary>
+    public string Network { get; init; } = Transport.IoUring.Benchmarks.Network.NetworkPath.LoopbackName;
+
     public string SampleDll => Path.Combine(RepositoryRoot, "samples", "WebApp", "bin", "Release", "net10.0", "WebApp.dll");
 
     /// <summary>The warm-up chunk lengths: e.g. 6 s → 2, 2, 2; 5 s → 2, 2, 1.</summary>

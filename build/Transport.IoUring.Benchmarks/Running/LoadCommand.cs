@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Transport.IoUring.Benchmarks.LoadGenerators;
+using Transport.IoUring.Benchmarks.Network;
 
 namespace Transport.IoUring.Benchmarks.Running;
 
@@ -44,21 +45,66 @@ internal sealed class LoadCommand
         }
     }
 
-    /// <summary>Files the tools read: the 4 KiB POST body and wrk's pipelining script.</summary>
+    /// <summary>Files the tools read: POST bodies, the gRPC request and wrk's pipelining script; the run's TLS certificate.</summary>
     public sealed class Files
     {
         public required string Directory { get; init; }
-        public string Body4K => Path.Combine(Directory, "body-4k.bin");
         public string PipelineScript => Path.Combine(Directory, "pipeline.lua");
+        public string GrpcRequestBody => Path.Combine(Directory, "grpc-request.bin");
 
-        public static Files Create()
+        /// <summary>The TLS scenarios' certificate, made with the files.</summary>
+        public required ServerCertificate Certificate { get; init; }
+
+        /// <summary>A body of <paramref name="bytes"/> bytes ('a'), written on first use.</summary>
+        public string Body(int bytes)
         {
-            var directory = Path.Combine(Path.GetTempPath(), $"iouring-bench-{Environment.ProcessId}");
+            string path = Path.Combine(Directory, $"body-{bytes.ToString(CultureInfo.InvariantCulture)}.bin");
+            if (!File.Exists(path))
+            {
+                var body = new byte[bytes];
+                body.AsSpan().Fill((byte)'a');
+                File.WriteAllBytes(path, body);
+            }
+
+            return path;
+        }
+
+        /// <summary>Writes the files into <paramref name="directory"/> (default: a directory of this process under /tmp).</summary>
+        public static Files Create(IEnumerable<System.Net.IPAddress> serverAddresses, string? directory = null)
+        {
+            directory ??= Path.Combine(Path.GetTempPath(), $"iouring-bench-{Environment.ProcessId}");
             System.IO.Directory.CreateDirectory(directory);
-            var files = new Files { Directory = directory };
-            File.WriteAllBytes(files.Body4K, Enumerable.Repeat((byte)'a', 4096).ToArray());
+            var files = new Files { Directory = directory, Certificate = ServerCertificate.Create(directory, serverAddresses) };
             File.WriteAllText(files.PipelineScript, WrkPipelineScript);
+            File.WriteAllBytes(files.GrpcRequestBody, GrpcRequest.Encode());
             return files;
+        }
+
+        /// <summary>
+        /// Deletes the file directories (certificate key included) of harness runs that were killed
+        /// before they could: those whose PID is no longer a harness. Returns the directories deleted.
+        /// </summary>
+        public static IReadOnlyList<string> RemoveLeftovers(Func<int, bool> isLiveHarness, string? parent = null)
+        {
+            ArgumentNullException.ThrowIfNull(isLiveHarness);
+            var removed = new List<string>();
+            foreach (var directory in System.IO.Directory.EnumerateDirectories(parent ?? Path.GetTempPath(), "iouring-bench-*"))
+            {
+                string suffix = Path.GetFileName(directory)["iouring-bench-".Length..];
+                if (int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && !isLiveHarness(pid))
+                {
+                    try
+                    {
+                        System.IO.Directory.Delete(directory, recursive: true);
+                        removed.Add(directory);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                    }
+                }
+            }
+
+            return removed;
         }
 
         public void Delete()
@@ -91,7 +137,7 @@ internal sealed class LoadCommand
 
         """;
 
-    public static LoadCommand Create(Scenario scenario, ToolSet tools, string baseUrl, int seconds, string clientCpus, Files files)
+    public static LoadCommand Create(Scenario scenario, ToolSet tools, string baseUrl, int seconds, string clientCpus, Files files, NetworkPath? network = null)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(tools);
@@ -114,12 +160,8 @@ internal sealed class LoadCommand
 
                 if (scenario.BodyBytes > 0)
                 {
-                    if (scenario.BodyBytes != 4096)
-                    {
-                        throw new NotSupportedException("Only 4 KiB bodies are prepared.");
-                    }
-
-                    args.AddRange(["-f", files.Body4K, "-H", "Content-Type: application/octet-stream"]);
+                    // bombardier reads the file once and sends it from memory with a Content-Length.
+                    args.AddRange(["-f", files.Body(scenario.BodyBytes), "-H", "Content-Type: application/octet-stream"]);
                 }
 
                 args.Add(url);
@@ -128,6 +170,12 @@ internal sealed class LoadCommand
 
             case LoadTool.Wrk:
                 args.AddRange([tools.Wrk!, "-t", threads, "-c", Int(scenario.Connections), "-d", duration + "s", "--latency"]);
+                if (scenario.CloseEachConnection)
+                {
+                    // wrk reconnects (a new TLS handshake) when a response says Connection: close.
+                    args.AddRange(["-H", "Connection: close"]);
+                }
+
                 bool pipelined = scenario.PipelineDepth > 1;
                 if (pipelined)
                 {
@@ -144,7 +192,18 @@ internal sealed class LoadCommand
             case LoadTool.H2Load:
                 logFile = Path.Combine(files.Directory, $"h2load-{Guid.NewGuid():N}.log");
                 args.AddRange([tools.H2Load!, "-c", Int(scenario.Connections), "-m", Int(scenario.StreamsPerConnection), "-t", threads,
-                               "-D", duration, "--log-file=" + logFile, url]);
+                               "-D", duration, "--log-file=" + logFile]);
+                if (scenario.Grpc)
+                {
+                    // -d makes every request a POST of these bytes: the recorded gRPC call.
+                    args.AddRange(["-d", files.GrpcRequestBody]);
+                    foreach (var header in GrpcRequest.Headers)
+                    {
+                        args.AddRange(["-H", header]);
+                    }
+                }
+
+                args.Add(url);
                 string log = logFile;
                 parse = (stdout, _) =>
                 {
@@ -162,7 +221,18 @@ internal sealed class LoadCommand
             case LoadTool.Churn:
                 args.AddRange(["dotnet", typeof(LoadCommand).Assembly.Location, ChurnCommandName,
                                "--url", url, "--connections", Int(scenario.Connections), "--duration", duration]);
-                parse = (stdout, _) => ChurnReport.Parse(stdout);
+                if (scenario.Endpoint == ServerEndpoint.Https)
+                {
+                    args.AddRange(["--certificate-sha256", files.Certificate.Sha256Hex]);
+                }
+                parse = (stdout, _) => ClientReport.Parse(stdout);
+                break;
+
+            case LoadTool.WebSocket:
+                args.AddRange(["dotnet", typeof(LoadCommand).Assembly.Location, WebSocketCommandName,
+                               "--url", "ws" + url[url.IndexOf(':', StringComparison.Ordinal)..], "--connections", Int(scenario.Connections),
+                               "--duration", duration, "--message-bytes", Int(scenario.BodyBytes)]);
+                parse = (stdout, _) => ClientReport.Parse(stdout);
                 break;
 
             default:
@@ -175,15 +245,16 @@ internal sealed class LoadCommand
             startInfo.ArgumentList.Add(arg);
         }
 
-        if (scenario.Tool == LoadTool.Churn)
+        if (scenario.Tool is LoadTool.Churn or LoadTool.WebSocket)
         {
             startInfo.Environment["DOTNET_TC_CallCountingDelayMs"] = "0";
         }
 
-        return new LoadCommand(startInfo, parse, logFile);
+        return new LoadCommand((network ?? NetworkPath.Loopback).InClientNamespace(startInfo), parse, logFile);
     }
 
     public const string ChurnCommandName = "churn-client";
+    public const string WebSocketCommandName = "websocket-client";
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

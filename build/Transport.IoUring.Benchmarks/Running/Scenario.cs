@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Transport.IoUring.Benchmarks.LoadGenerators;
 
 namespace Transport.IoUring.Benchmarks.Running;
 
@@ -14,6 +15,19 @@ internal enum LoadTool
     Churn,
     /// <summary>The harness itself opens idle keep-alive connections and reads server memory.</summary>
     Idle,
+    /// <summary>The harness's own WebSocket echo loop (<c>websocket-client</c>).</summary>
+    WebSocket,
+}
+
+/// <summary>What the sample listens with in a scenario.</summary>
+internal enum ServerEndpoint
+{
+    /// <summary>HTTP/1.1 (and HTTP/2 upgrade-less clients get HTTP/1.1) on plain TCP, through <c>--urls</c>.</summary>
+    Http,
+    /// <summary>HTTP/2 only, without TLS (prior knowledge).</summary>
+    H2c,
+    /// <summary>TLS 1.3 with the run's self-signed certificate; HTTP/1.1 or HTTP/2 as ALPN decides.</summary>
+    Https,
 }
 
 /// <summary>One benchmark scenario: what is requested, how, and by how many connections.</summary>
@@ -26,9 +40,17 @@ internal sealed record Scenario(
     string Method = "GET",
     int BodyBytes = 0,
     int PipelineDepth = 1,
-    int StreamsPerConnection = 1)
+    int StreamsPerConnection = 1,
+    ServerEndpoint Endpoint = ServerEndpoint.Http,
+    bool Grpc = false,
+    bool CloseEachConnection = false)
 {
-    public bool Http2Only => Tool == LoadTool.H2Load;
+    /// <summary>GET /plaintext or /json over plain HTTP/1.1: answered by a static response, which nginx can serve too.</summary>
+    public bool IsStaticResponse => Endpoint == ServerEndpoint.Http && Method == "GET" && Path is ("/plaintext" or "/json")
+        && Tool is (LoadTool.Bombardier or LoadTool.Wrk);
+
+    /// <summary>Throughput in bytes matters more than requests: the tables add MB/s and CPU per MB.</summary>
+    public bool ReportsBytes => BodyBytes >= 1024 * 1024;
 
     public static IReadOnlyList<Scenario> All { get; } =
     [
@@ -46,7 +68,13 @@ internal sealed record Scenario(
         new("echo-4k", "POST /echo with a 4 KiB body, 64 connections", LoadTool.Bombardier, "/echo", 64, Method: "POST", BodyBytes: 4096),
         new("download-1m", "GET /download?size=1048576 (1 MiB responses), 16 connections", LoadTool.Bombardier, "/download?size=1048576", 16),
         new("churn", "a new connection per request (GET /plaintext, Connection: close), 32 concurrent", LoadTool.Churn, "/plaintext", 32),
-        new("h2c-100", "HTTP/2 without TLS (prior knowledge), GET /plaintext, 16 connections x 100 streams", LoadTool.H2Load, "/plaintext", 16, StreamsPerConnection: 100),
+        new("h2c-100", "HTTP/2 without TLS (prior knowledge), GET /plaintext, 16 connections x 100 streams", LoadTool.H2Load, "/plaintext", 16, StreamsPerConnection: 100, Endpoint: ServerEndpoint.H2c),
+        new("https-64", "GET /plaintext over TLS 1.3, keep-alive, 64 connections, wrk", LoadTool.Wrk, "/plaintext", 64, Endpoint: ServerEndpoint.Https),
+        new("https-churn", "a new TLS 1.3 connection per request (handshake, GET /plaintext, Connection: close), 32 concurrent, wrk", LoadTool.Wrk, "/plaintext", 32, Endpoint: ServerEndpoint.Https, CloseEachConnection: true),
+        new("h2-tls-100", "HTTP/2 over TLS 1.3 (ALPN h2), GET /plaintext, 16 connections x 100 streams", LoadTool.H2Load, "/plaintext", 16, StreamsPerConnection: 100, Endpoint: ServerEndpoint.Https),
+        new("grpc-unary", "unary gRPC call /benchmarks.Echo/Say with a 13-byte payload over h2c, 16 connections x 100 streams, h2load", LoadTool.H2Load, GrpcRequest.Path, 16, Method: "POST", StreamsPerConnection: 100, Endpoint: ServerEndpoint.H2c, Grpc: true),
+        new("websocket-echo", "64 WebSocket connections on /ws, each echoing 32-byte binary messages one at a time", LoadTool.WebSocket, "/ws", 64, BodyBytes: 32),
+        new("upload-16m", "POST /upload (a sink) with 16 MiB bodies, 16 connections", LoadTool.Bombardier, "/upload", 16, Method: "POST", BodyBytes: 16 * 1024 * 1024),
         new("idle-10k", "10,000 idle keep-alive connections after one request each: server memory", LoadTool.Idle, "/plaintext", 10_000),
     ];
 

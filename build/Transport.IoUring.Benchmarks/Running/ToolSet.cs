@@ -17,6 +17,11 @@ internal sealed class ToolSet
     public string? H2Load { get; init; }
     public string? Taskset { get; init; }
 
+    /// <summary>The nginx binary, for the nginx reference row only.</summary>
+    public string? Nginx { get; init; }
+
+    public const string NginxInstallHint = "nginx not found and could not be installed: install it (Debian/Ubuntu: apt-get install nginx)";
+
     public static ToolSet Locate(string? bombardierOption, string repositoryRoot)
     {
         string? bombardier = null;
@@ -43,6 +48,7 @@ internal sealed class ToolSet
             Wrk = FindOnPath("wrk"),
             H2Load = FindOnPath("h2load"),
             Taskset = FindOnPath("taskset"),
+            Nginx = FindOnPath("nginx") ?? (File.Exists("/usr/sbin/nginx") ? "/usr/sbin/nginx" : null),
         };
     }
 
@@ -54,7 +60,7 @@ internal sealed class ToolSet
         _ => "",
     };
 
-    /// <summary>The program a scenario needs, or null when it is missing (churn and idle need none).</summary>
+    /// <summary>The program a scenario needs, or null when it is missing (the built-in clients need none).</summary>
     public string? PathFor(LoadTool tool) => tool switch
     {
         LoadTool.Bombardier => Bombardier,
@@ -68,6 +74,7 @@ internal sealed class ToolSet
         ["bombardier"] = Bombardier ?? "missing",
         ["wrk"] = Wrk ?? "missing",
         ["h2load"] = H2Load ?? "missing",
+        ["nginx"] = Nginx ?? "missing",
     };
 
     public static string? FindOnPath(string name)

@@ -8,12 +8,25 @@ namespace Transport.IoUring.Benchmarks.Running;
 /// A way to run the sample server: its <c>--transport</c> and the environment that goes with it.
 /// </summary>
 /// <param name="Name">The name used in --transports, tables and JSON.</param>
-/// <param name="SampleTransport">The sample's <c>--transport</c> value.</param>
+/// <param name="SampleTransport">The sample's <c>--transport</c> value ("nginx" for the nginx reference row, which runs no sample).</param>
 /// <param name="Environment">Extra environment variables for the server process.</param>
 internal sealed record TransportVariant(string Name, string SampleTransport, IReadOnlyDictionary<string, string> Environment, string Description)
 {
     /// <summary>An io_uring row must be served by io_uring: the sample's /transport answers this.</summary>
     public bool ExpectsIoUring => SampleTransport == "iouring";
+
+    /// <summary>The nginx reference row: a C server on epoll, not Kestrel.</summary>
+    public bool IsNginx => SampleTransport == NginxReference.Name;
+
+    /// <summary>What the server's /transport must answer for the row to be measured.</summary>
+    public string ExpectedServedBy => IsNginx ? NginxReference.Name : ExpectsIoUring ? "io_uring" : "sockets";
+
+    /// <summary>Whether this row runs <paramref name="scenario"/>: nginx serves only the static plaintext and json responses.</summary>
+    public bool Serves(Scenario scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        return !IsNginx || scenario.IsStaticResponse;
+    }
 
     public static IReadOnlyList<TransportVariant> All { get; } =
     [
@@ -27,13 +40,25 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
                 ["Sockets__UnsafePreferInlineScheduling"] = "true",
             },
             "Sockets with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 and SocketTransportOptions.UnsafePreferInlineScheduling=true"),
-        new("iouring-inline", "iouring", new Dictionary<string, string> { ["Kestrel__Transport__IoUring__UnsafePreferInlineScheduling"] = "true" },
+        new("iouring-inline", "iouring", IoUringOption("UnsafePreferInlineScheduling", "true"),
             "this transport with Kestrel:Transport:IoUring:UnsafePreferInlineScheduling=true"),
-        new("iouring-poll", "iouring", new Dictionary<string, string> { ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive" },
+        new("iouring-poll", "iouring", IoUringOption("ReceiveMode", "PollAndReceive"),
             "this transport with Kestrel:Transport:IoUring:ReceiveMode=PollAndReceive"),
+        new(NginxReference.Name, NginxReference.Name, new Dictionary<string, string>(),
+            "nginx, one process (master_process off), epoll, keep-alive, the same static responses: a reference for the plaintext and json scenarios"),
     ];
 
     public static IReadOnlyList<string> DefaultNames { get; } = ["sockets", "iouring", "sockets-inline"];
+
+    /// <summary>
+    /// One transport option for the sample, under both configuration sections it has read: "IoUring"
+    /// and "Kestrel:Transport:IoUring" (where the sample's binding is moving), so that the row keeps
+    /// its option whichever of the two the sample under test reads.
+    /// </summary>
+    private static Dictionary<string, string> IoUringOption(string name, string value) => new()
+    {
+        ["Kestrel__Transport__IoUring__" + name] = value,
+    };
 
     public static IReadOnlyList<TransportVariant> Select(IEnumerable<string>? names)
     {

@@ -42,7 +42,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         {
             SampleServerProcess.StartAsync(new() { Transport = "sockets", Environment = environment }),
             SampleServerProcess.StartAsync(new() { Transport = candidateTransport, Environment = environment }),
-            SampleServerProcess.StartAsync(new() { Transport = candidateTransport, Environment = new Dictionary<string, string>(environment) { ["IoUring__ReceiveMode"] = "PollAndReceive" } }),
+            SampleServerProcess.StartAsync(new() { Transport = candidateTransport, Environment = new Dictionary<string, string>(environment) { ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive" } }),
         };
         try
         {
