@@ -25,22 +25,29 @@ public sealed class SeccompProfileTests
     public async Task UnderTheDefaultLikeProfileTheSampleServesOnSocketsWithOneEpermWarning()
     {
         string launcher = SeccompProfileLauncher.Build(DefaultLikeProfile);
-        await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions { CommandPrefix = [launcher] });
+        try
+        {
+            await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions { CommandPrefix = [launcher] });
 
-        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
-        Assert.Equal("sockets", await client.GetStringAsync("/transport"));
-        Assert.Equal("Hello, World!", await client.GetStringAsync("/plaintext"));
-        string warning = Assert.Single(server.Lines, l => l.Contains("falls back to the Sockets transport", StringComparison.Ordinal));
-        Assert.Contains("EPERM", warning, StringComparison.Ordinal);
+            using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal("sockets", await client.GetStringAsync("/transport"));
+            Assert.Equal("Hello, World!", await client.GetStringAsync("/plaintext"));
+            string warning = Assert.Single(server.Lines, l => l.Contains("falls back to the Sockets transport", StringComparison.Ordinal));
+            Assert.Contains("EPERM", warning, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(launcher)!, recursive: true);
+        }
     }
 
     [Fact]
     public async Task UnderTheDerivedProfileTheSampleServesOnIoUring()
     {
         string derived = await DeriveAsync(DefaultLikeProfile);
+        string launcher = SeccompProfileLauncher.Build(derived);
         try
         {
-            string launcher = SeccompProfileLauncher.Build(derived);
             await using var server = await SampleServerProcess.StartAsync(new SampleServerOptions { CommandPrefix = [launcher] });
 
             using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -51,6 +58,7 @@ public sealed class SeccompProfileTests
         finally
         {
             File.Delete(derived);
+            Directory.Delete(Path.GetDirectoryName(launcher)!, recursive: true);
         }
     }
 

@@ -63,6 +63,21 @@ internal static partial class UnprivilegedSample
             throw new PlatformNotSupportedException("The unprivileged sample runs on Linux only.");
         }
 
+        // The test host does not always get to run ProcessExit: copies of runs that are gone are removed here.
+        foreach (string stale in Directory.EnumerateDirectories(Path.GetTempPath(), "iouring-unprivileged-*"))
+        {
+            if (int.TryParse(Path.GetFileName(stale)["iouring-unprivileged-".Length..], out int pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(stale, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
         string root = Path.Combine(Path.GetTempPath(), $"iouring-unprivileged-{Environment.ProcessId}");
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
