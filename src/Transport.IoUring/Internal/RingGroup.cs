@@ -18,7 +18,7 @@ internal sealed class RingGroup
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly object _lock = new();
-    private RingThread[]? _rings;
+    private RingThread[]? _ringThreads;
     private PoolEviction? _eviction;
     private RingMemoryPlan? _plan;
     private bool _reductionLogged;
@@ -64,7 +64,7 @@ internal sealed class RingGroup
         {
             lock (_lock)
             {
-                return _rings;
+                return _ringThreads;
             }
         }
     }
@@ -92,7 +92,7 @@ internal sealed class RingGroup
             lock (_lock)
             {
                 long rented = 0;
-                foreach (var ring in (IEnumerable<RingThread>?)_rings ?? [])
+                foreach (var ring in (IEnumerable<RingThread>?)_ringThreads ?? [])
                 {
                     rented += ring.MemoryPool.RentedBlocks;
                 }
@@ -120,7 +120,7 @@ internal sealed class RingGroup
         {
             lock (_lock)
             {
-                return _doubleReturns + ((IEnumerable<RingThread>?)_rings ?? []).Concat(_stopping).Sum(r => r.MemoryPool.DoubleReturns);
+                return _doubleReturns + ((IEnumerable<RingThread>?)_ringThreads ?? []).Concat(_stopping).Sum(r => r.MemoryPool.DoubleReturns);
             }
         }
     }
@@ -130,9 +130,9 @@ internal sealed class RingGroup
     {
         lock (_lock)
         {
-            if (_rings is not null)
+            if (_ringThreads is not null)
             {
-                return _rings;
+                return _ringThreads;
             }
 
             var plan = CreatePlan();
@@ -177,7 +177,7 @@ internal sealed class RingGroup
             }
 
             _plan = plan;
-            _rings = rings;
+            _ringThreads = rings;
             _eviction = new PoolEviction(rings, _options.MemoryPoolEvictionPeriod, _loggerFactory.CreateLogger("Transport.IoUring"));
             return rings;
         }
@@ -211,8 +211,8 @@ internal sealed class RingGroup
         {
             if (--_listeners == 0)
             {
-                toStop = _rings;
-                _rings = null;
+                toStop = _ringThreads;
+                _ringThreads = null;
                 eviction = _eviction;
                 _eviction = null;
                 if (toStop is not null)
@@ -256,14 +256,14 @@ internal sealed class RingGroup
     {
         lock (_lock)
         {
-            if (_rings is null && _stopping.Count == 0 && _stoppedTotals is null)
+            if (_ringThreads is null && _stopping.Count == 0 && _stoppedTotals is null)
             {
                 return null;
             }
 
             var counters = new RingCounters[_options.RingCount];
             _stoppedTotals?.CopyTo(counters, 0);
-            foreach (var ring in (IEnumerable<RingThread>?)_rings ?? [])
+            foreach (var ring in (IEnumerable<RingThread>?)_ringThreads ?? [])
             {
                 Add(ref counters[ring.Id], ring.ReadCounters());
             }

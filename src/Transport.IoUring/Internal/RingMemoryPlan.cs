@@ -38,7 +38,6 @@ internal sealed class RingMemoryPlan
     private const int SqeBytes = 64;
     private const int SqIndexBytes = 4;
     private const int BufferDescriptorBytes = 16;
-    private const int CapIpcLock = 14;
 
     private RingMemoryPlan(long? limitBytes, int ringCount, int ringEntries, int bufferRingEntries, long bytesPerRing, int requestedRingCount, int requestedRingEntries, long requestedBytes, bool limitShared = false)
     {
@@ -178,7 +177,7 @@ internal sealed class RingMemoryPlan
     public static long? ReadLimit()
     {
         long limit = LibC.LockedMemoryLimit();
-        return limit == long.MaxValue || (HasCapability(CapIpcLock) && InInitialUserNamespace()) ? null : limit;
+        return limit == long.MaxValue || (HasCapability(LibC.CAP_IPC_LOCK) && InInitialUserNamespace()) ? null : limit;
     }
 
     /// <summary>

@@ -15,6 +15,8 @@ internal static unsafe partial class LibC
     public const int MAP_POPULATE = 0x08000;
     public static readonly nint MAP_FAILED = -1;
     public const int RLIMIT_NOFILE = 7;
+    public const int RLIMIT_MEMLOCK = 8;
+    public const int CAP_IPC_LOCK = 14;
 
     // glibc's syscall() reads six argument registers (the sixth from the stack) whatever the
     // call passes, so one fixed signature serves every io_uring syscall.
@@ -70,7 +72,6 @@ internal static unsafe partial class LibC
     /// <summary>The soft RLIMIT_MEMLOCK in bytes; <see cref="long.MaxValue"/> when unlimited (RLIM_INFINITY) or unreadable.</summary>
     public static long LockedMemoryLimit()
     {
-        const int RLIMIT_MEMLOCK = 8;
         ulong* limits = stackalloc ulong[2];
         return GetRLimit(RLIMIT_MEMLOCK, limits) == 0 && limits[0] < long.MaxValue ? (long)limits[0] : long.MaxValue;
     }

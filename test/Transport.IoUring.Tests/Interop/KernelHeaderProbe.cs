@@ -35,6 +35,7 @@ internal static partial class KernelHeaderProbe
         #include <netinet/in.h>
         #include <netinet/tcp.h>
         #include <linux/version.h>
+        #include <linux/capability.h>
         #include <linux/time_types.h>
         #include <linux/io_uring.h>
 
