@@ -60,7 +60,7 @@ internal static class Program
         var duration = new Option<string>("--duration") { Description = "Length of one measured round per transport", DefaultValueFactory = _ => "5s" };
         var warmup = new Option<string>("--warmup") { Description = "Warm-up per transport and scenario before the rounds", DefaultValueFactory = _ => "6s" };
         var rounds = new Option<int>("--rounds") { Description = "Measured rounds per transport, interleaved across transports", DefaultValueFactory = _ => HarnessSettings.DefaultRounds };
-        var transports = new Option<string>("--transports") { Description = $"Comma-separated transports, in interleaving order: {string.Join(", ", TransportVariant.All.Select(t => t.Name))}", DefaultValueFactory = _ => string.Join(",", TransportVariant.DefaultNames) };
+        var transports = new Option<string>("--transports") { Description = $"Comma-separated transports, in interleaving order: {string.Join(", ", TransportVariant.All.Select(t => t.Name))}, and {TransportVariant.BaselineName} with --baseline", DefaultValueFactory = _ => string.Join(",", TransportVariant.DefaultNames) };
         var serverCpus = new Option<string>("--server-cpus") { Description = "taskset CPU list for the server", DefaultValueFactory = _ => "0" };
         var clientCpus = new Option<string>("--client-cpus") { Description = "taskset CPU list for the load generator", DefaultValueFactory = _ => "1" };
         var bombardier = new Option<string?>("--bombardier") { Description = "Path of the bombardier binary (default: PATH, then ../shared/tools/bombardier)" };

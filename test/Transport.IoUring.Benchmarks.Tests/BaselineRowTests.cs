@@ -42,10 +42,11 @@ public sealed class BaselineRowTests : IDisposable
     }
 
     [Fact]
-    public void CommandLineErrorsExitWithTwoBeforeStartingAnything()
+    public void CommandLineWithBaselineRowButNoBaselineExitsWithTwoBeforeStartingAnything()
     {
+        // Only the failing case goes through the command: a passing one would start a real run.
         Assert.Equal(2, Program.BuildCommand().Parse(["--scenarios", "plaintext-64", "--transports", "sockets,iouring-baseline"]).Invoke());
-        Assert.Equal(2, Program.BuildCommand().Parse(["--scenarios", "plaintext-64", "--baseline", _directory]).Invoke());
+        Assert.Contains(Program.BuildCommand().Options, o => o.Name == "--baseline");
     }
 
     [Fact]
