@@ -54,24 +54,25 @@ internal static class Program
         }
     }
 
-    private static RootCommand BuildCommand()
+    internal static RootCommand BuildCommand()
     {
         var scenarios = new Option<string?>("--scenarios") { Description = $"Comma-separated scenarios (default: all): {string.Join(", ", Scenario.All.Select(s => s.Name))}" };
         var duration = new Option<string>("--duration") { Description = "Length of one measured round per transport", DefaultValueFactory = _ => "5s" };
         var warmup = new Option<string>("--warmup") { Description = "Warm-up per transport and scenario before the rounds", DefaultValueFactory = _ => "6s" };
         var rounds = new Option<int>("--rounds") { Description = "Measured rounds per transport, interleaved across transports", DefaultValueFactory = _ => HarnessSettings.DefaultRounds };
-        var transports = new Option<string>("--transports") { Description = $"Comma-separated transports, in interleaving order: {string.Join(", ", TransportVariant.All.Select(t => t.Name))}", DefaultValueFactory = _ => string.Join(",", TransportVariant.DefaultNames) };
+        var transports = new Option<string>("--transports") { Description = $"Comma-separated transports, in interleaving order: {string.Join(", ", TransportVariant.All.Select(t => t.Name))}, and {TransportVariant.BaselineName} with --baseline", DefaultValueFactory = _ => string.Join(",", TransportVariant.DefaultNames) };
         var serverCpus = new Option<string>("--server-cpus") { Description = "taskset CPU list for the server", DefaultValueFactory = _ => "0" };
         var clientCpus = new Option<string>("--client-cpus") { Description = "taskset CPU list for the load generator", DefaultValueFactory = _ => "1" };
         var bombardier = new Option<string?>("--bombardier") { Description = "Path of the bombardier binary (default: PATH, then ../shared/tools/bombardier)" };
         var network = new Option<string>("--network") { Description = "loopback, or veth: server and load generator in two network namespaces joined by a veth pair (needs root)", DefaultValueFactory = _ => NetworkPath.LoopbackName };
+        var baseline = new Option<string?>("--baseline") { Description = $"Directory of a samples/WebApp built from another commit (WebApp.dll and its dependencies): adds the {TransportVariant.BaselineName} row, run like {TransportVariant.BaselineOf}, and the ratio {TransportVariant.BaselineOf} / {TransportVariant.BaselineName}" };
         var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
         var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
         var pool = new Option<string[]>("--pool") { Description = "Pool the paired rounds of several result files (runs of the same code): --pool A.json B.json ...", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
 
         var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
         {
-            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, network, output, compare, pool,
+            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, network, baseline, output, compare, pool,
         };
 
         root.SetAction(async (parseResult, cancellationToken) =>
@@ -95,7 +96,7 @@ internal static class Program
                 settings = new HarnessSettings
                 {
                     Scenarios = Scenario.Select(parseResult.GetValue(scenarios)?.Split(',')),
-                    Transports = TransportVariant.Select(parseResult.GetValue(transports)!.Split(',')),
+                    Transports = TransportVariant.Select(parseResult.GetValue(transports)!.Split(','), parseResult.GetValue(baseline)),
                     DurationSeconds = Math.Max(1, HarnessSettings.ParseSeconds(parseResult.GetValue(duration)!)),
                     WarmupSeconds = HarnessSettings.ParseSeconds(parseResult.GetValue(warmup)!),
                     Rounds = Math.Max(1, parseResult.GetValue(rounds)),

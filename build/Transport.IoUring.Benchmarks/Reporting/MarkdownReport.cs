@@ -23,6 +23,12 @@ internal static class MarkdownReport
         md.AppendLine($"- machine: {m.Cores} cores ({m.CpuModel}), Linux {m.Kernel}, {m.Os}, .NET {m.DotnetRuntime}");
         md.AppendLine($"- server on CPU {s.ServerCpus}, load generator on CPU {s.ClientCpus}; warm-up {Format.Seconds(s.WarmupSeconds)} per transport, " +
                       $"then {s.Rounds} round(s) of {Format.Seconds(s.DurationSeconds)} per transport, interleaved ({string.Join(", ", s.Transports)})");
+        if (s.Baseline is not null)
+        {
+            md.AppendLine($"- baseline: {Running.TransportVariant.BaselineName} runs `{s.Baseline}`{(s.BaselineVersion is null ? "" : $" (version {s.BaselineVersion})")}; " +
+                          $"{Running.TransportVariant.BaselineOf} runs this repository's samples/WebApp{(s.SampleVersion is null ? "" : $" (version {s.SampleVersion})")}");
+        }
+
         md.AppendLine($"- network: {s.Network}{(s.Network == "veth" ? " (server and load generator in two network namespaces joined by a veth pair)" : "")}");
         md.AppendLine($"- server environment: {string.Join(", ", s.ServerEnvironment.Select(kv => $"`{kv.Key}={kv.Value}`"))}");
         md.AppendLine($"- tools: {string.Join(", ", s.Tools.Select(kv => $"{kv.Key} `{kv.Value}`"))}");
@@ -289,12 +295,9 @@ internal static class MarkdownReport
             ]);
         }
 
-        foreach (var num in perConnection.Keys.Where(IsIoUring))
+        foreach (var (num, den) in TransportRatio.Pairs(perConnection.Keys.ToList(), IsIoUring))
         {
-            foreach (var den in perConnection.Keys.Where(k => !IsIoUring(k)))
-            {
-                AppendRow(md, [$"*{num} / {den}*", "", "", "", "", Format.Ratio(TransportRatio.Divide(perConnection[num], perConnection[den])), "", "", ""]);
-            }
+            AppendRow(md, [$"*{num} / {den}*", "", "", "", "", Format.Ratio(TransportRatio.Divide(perConnection[num], perConnection[den])), "", "", ""]);
         }
 
         var notes = scenario.Transports.Select(t => t.Idle?.Note).Where(n => n is not null).Distinct().ToList();

@@ -59,6 +59,12 @@ internal sealed class RunSettings
     public string Network { get; set; } = "loopback";
     public Dictionary<string, string> ServerEnvironment { get; set; } = new();
     public Dictionary<string, string> Tools { get; set; } = new();
+    /// <summary>The directory of the iouring-baseline row's WebApp.dll (--baseline), else null.</summary>
+    public string? Baseline { get; set; }
+    /// <summary>The baseline WebApp.dll's informational version (with the commit it was built from, when the build knew it).</summary>
+    public string? BaselineVersion { get; set; }
+    /// <summary>The same for this repository's WebApp.dll.</summary>
+    public string? SampleVersion { get; set; }
 }
 
 internal sealed class ScenarioReport

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using Transport.IoUring.Benchmarks.Running;
 
 namespace Transport.IoUring.Benchmarks.Results;
 
@@ -100,21 +101,36 @@ internal sealed record TransportRatio(
 
     /// <summary>
     /// The ratio rows of a scenario: every io_uring transport against every Sockets transport
-    /// present (iouring / sockets, iouring / sockets-inline, ...), in table order.
+    /// present (iouring / sockets, iouring / sockets-inline, ...), in table order, then the current
+    /// code against its baseline build (iouring / iouring-baseline) when both ran.
     /// </summary>
     public static List<TransportRatio> For(IReadOnlyList<TransportSummary> summaries, Func<string, bool> isIoUring)
     {
         ArgumentNullException.ThrowIfNull(summaries);
+        return Pairs(summaries.Select(s => s.Transport).ToList(), isIoUring)
+            .Select(p => Of(summaries.First(s => s.Transport == p.Numerator), summaries.First(s => s.Transport == p.Denominator)))
+            .ToList();
+    }
+
+    /// <summary>The (numerator, denominator) names of <see cref="For"/>, for tables whose figures are not summaries.</summary>
+    public static List<(string Numerator, string Denominator)> Pairs(IReadOnlyList<string> transports, Func<string, bool> isIoUring)
+    {
+        ArgumentNullException.ThrowIfNull(transports);
         ArgumentNullException.ThrowIfNull(isIoUring);
-        var ratios = new List<TransportRatio>();
-        foreach (var numerator in summaries.Where(s => isIoUring(s.Transport)))
+        var pairs = new List<(string, string)>();
+        foreach (string numerator in transports.Where(isIoUring))
         {
-            foreach (var denominator in summaries.Where(s => !isIoUring(s.Transport)))
+            foreach (string denominator in transports.Where(t => !isIoUring(t)))
             {
-                ratios.Add(Of(numerator, denominator));
+                pairs.Add((numerator, denominator));
             }
         }
 
-        return ratios;
+        if (transports.Contains(TransportVariant.BaselineOf) && transports.Contains(TransportVariant.BaselineName))
+        {
+            pairs.Add((TransportVariant.BaselineOf, TransportVariant.BaselineName));
+        }
+
+        return pairs;
     }
 }

@@ -189,7 +189,7 @@ internal sealed class BenchmarkRunner
         BenchmarkServer server;
         try
         {
-            server = await BenchmarkServer.StartAsync(_settings.SampleDll, transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
+            server = await BenchmarkServer.StartAsync(_settings.SampleDllFor(transport), transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
         {

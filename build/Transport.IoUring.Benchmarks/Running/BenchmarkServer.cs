@@ -99,7 +99,7 @@ internal sealed class BenchmarkServer : IAsyncDisposable
     }
 
     /// <summary>samples/WebApp on the row's transport, pinned, with the environment every row gets and the endpoint's.</summary>
-    private static ProcessStartInfo SampleCommand(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, NetworkPath network, int port, ServerCertificate certificate)
+    internal static ProcessStartInfo SampleCommand(string sampleDll, TransportVariant transport, ServerEndpoint endpoint, string serverCpus, NetworkPath network, int port, ServerCertificate certificate)
     {
         var startInfo = new ProcessStartInfo("taskset")
         {

@@ -18,6 +18,16 @@ internal static class HarnessRun
     /// <summary>The veth network of the run in progress, removed by whatever ends the process.</summary>
     public static VethNetwork? ActiveNetwork { get; private set; }
 
+    /// <summary>
+    /// A WebApp.dll's informational version: the SDK appends the commit it was built from
+    /// ("1.0.0+7dac83b..."), which tells the two builds of a baseline run apart in the report.
+    /// </summary>
+    private static string? SampleVersion(string dll)
+    {
+        string? version = FileVersionInfo.GetVersionInfo(dll).ProductVersion;
+        return string.IsNullOrWhiteSpace(version) ? null : version;
+    }
+
     public static async Task<int> RunAsync(HarnessSettings settings, CancellationToken cancellationToken)
     {
         var console = AnsiConsole.Console;
@@ -66,8 +76,14 @@ internal static class HarnessRun
                 Network = settings.Network,
                 ServerEnvironment = BenchmarkServer.CommonEnvironment.ToDictionary(kv => kv.Key, kv => kv.Value),
                 Tools = tools.Describe(),
+                Baseline = settings.Transports.FirstOrDefault(t => t.Name == TransportVariant.BaselineName)?.SampleDirectory,
             },
         };
+        if (report.Settings.Baseline is not null)
+        {
+            report.Settings.BaselineVersion = SampleVersion(Path.Combine(report.Settings.Baseline, "WebApp.dll"));
+            report.Settings.SampleVersion = SampleVersion(settings.SampleDll);
+        }
 
         var m = report.Machine;
         console.MarkupLine($"[bold]Transport.IoUring benchmarks[/] on {Markup.Escape(m.Host)}: {m.Cores} cores ({Markup.Escape(m.CpuModel)}), Linux {Markup.Escape(m.Kernel)}, .NET {Markup.Escape(m.DotnetRuntime)}");

@@ -32,6 +32,13 @@ internal sealed class HarnessSettings
 
     public string SampleDll => Path.Combine(RepositoryRoot, "samples", "WebApp", "bin", "Release", "net10.0", "WebApp.dll");
 
+    /// <summary>The WebApp.dll a row runs: this repository's build, or the baseline row's own.</summary>
+    public string SampleDllFor(TransportVariant transport)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        return transport.SampleDirectory is { } directory ? Path.Combine(directory, "WebApp.dll") : SampleDll;
+    }
+
     /// <summary>The warm-up chunk lengths: e.g. 6 s → 2, 2, 2; 5 s → 2, 2, 1.</summary>
     public IReadOnlyList<int> WarmupChunks()
     {

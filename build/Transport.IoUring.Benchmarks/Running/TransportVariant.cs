@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 
 namespace Transport.IoUring.Benchmarks.Running;
@@ -10,8 +11,39 @@ namespace Transport.IoUring.Benchmarks.Running;
 /// <param name="Name">The name used in --transports, tables and JSON.</param>
 /// <param name="SampleTransport">The sample's <c>--transport</c> value ("nginx" for the nginx reference row, which runs no sample).</param>
 /// <param name="Environment">Extra environment variables for the server process.</param>
-internal sealed record TransportVariant(string Name, string SampleTransport, IReadOnlyDictionary<string, string> Environment, string Description)
+/// <param name="SampleDirectory">Where the row's WebApp.dll is, when not this repository's build (the baseline row).</param>
+internal sealed record TransportVariant(string Name, string SampleTransport, IReadOnlyDictionary<string, string> Environment, string Description, string? SampleDirectory = null)
 {
+    /// <summary>The row that runs a WebApp built from another commit (<c>--baseline PATH</c>), exactly like the "iouring" row.</summary>
+    public const string BaselineName = "iouring-baseline";
+
+    /// <summary>The row the baseline row repeats with older code: its ratio row is iouring / iouring-baseline.</summary>
+    public const string BaselineOf = "iouring";
+
+    /// <summary>
+    /// The "iouring" row (same sample transport and environment) on the WebApp.dll in
+    /// <paramref name="directory"/>; that build's transport options are never set, so it does not
+    /// matter which configuration section the older sample reads them from.
+    /// </summary>
+    public static TransportVariant Baseline(string directory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        string full = Path.GetFullPath(directory);
+        if (!File.Exists(Path.Combine(full, "WebApp.dll")))
+        {
+            throw new ArgumentException($"--baseline {directory}: {Path.Combine(full, "WebApp.dll")} is missing. Build the other commit's sample and pass its output directory, " +
+                                        "e.g. git worktree add /tmp/before COMMIT && dotnet build -c Release /tmp/before/samples/WebApp, then --baseline /tmp/before/samples/WebApp/bin/Release/net10.0.");
+        }
+
+        var current = All.First(t => t.Name == BaselineOf);
+        return current with
+        {
+            Name = BaselineName,
+            Description = $"this transport, defaults, as built from another commit: {full}",
+            SampleDirectory = full,
+        };
+    }
+
     /// <summary>An io_uring row must be served by io_uring: the sample's /transport answers this.</summary>
     public bool ExpectsIoUring => SampleTransport == "iouring";
 
@@ -60,7 +92,12 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
         ["Kestrel__Transport__IoUring__" + name] = value,
     };
 
-    public static IReadOnlyList<TransportVariant> Select(IEnumerable<string>? names)
+    /// <summary>
+    /// The rows named, in order. With <paramref name="baselineDirectory"/> (<c>--baseline</c>) the
+    /// iouring-baseline row is available, and joins right after "iouring" (or last) when not named,
+    /// so that its rounds pair with the current code's.
+    /// </summary>
+    public static IReadOnlyList<TransportVariant> Select(IEnumerable<string>? names, string? baselineDirectory = null)
     {
         var list = (names ?? DefaultNames).Select(n => n.Trim()).Where(n => n.Length > 0).Distinct().ToList();
         if (list.Count == 0)
@@ -68,12 +105,24 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
             list = DefaultNames.ToList();
         }
 
-        var unknown = list.Where(n => All.All(t => t.Name != n)).ToList();
-        if (unknown.Count > 0)
+        var baseline = baselineDirectory is null ? null : Baseline(baselineDirectory);
+        if (baseline is null && list.Contains(BaselineName))
         {
-            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}.");
+            throw new ArgumentException($"The {BaselineName} row runs a WebApp built from another commit: give its directory with --baseline PATH (see docs/benchmarks.md).");
         }
 
-        return list.Select(n => All.First(t => t.Name == n)).ToList();
+        if (baseline is not null && !list.Contains(BaselineName))
+        {
+            int at = list.IndexOf(BaselineOf);
+            list.Insert(at < 0 ? list.Count : at + 1, BaselineName);
+        }
+
+        var unknown = list.Where(n => n != BaselineName && All.All(t => t.Name != n)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}, and {BaselineName} with --baseline PATH.");
+        }
+
+        return list.Select(n => n == BaselineName ? baseline! : All.First(t => t.Name == n)).ToList();
     }
 }
