@@ -52,7 +52,6 @@ internal static class SetupFlags
     public const uint TaskrunFlag = 1u << 9;        // 5.19
     public const uint SingleIssuer = 1u << 12;      // 6.0
     public const uint DeferTaskrun = 1u << 13;      // 6.1
-    public const uint NoSqArray = 1u << 16;         // 6.6
 }
 
 internal static class Features

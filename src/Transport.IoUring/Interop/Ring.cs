@@ -56,10 +56,6 @@ internal sealed unsafe class Ring : IDisposable
         SqEntries = p.SqEntries;
         CqEntries = p.CqEntries;
 
-        // As liburing sizes it: with IORING_SETUP_NO_SQARRAY the kernel reports sq_off.array as 0
-        // and the region has no array, so this is only a lower bound that the CQ ring's size (same
-        // mapping: NO_SQARRAY kernels all have SINGLE_MMAP) replaces below.
-        bool noSqArray = (p.Flags & Interop.SetupFlags.NoSqArray) != 0;
         _sqRingSize = p.SqOff.Array + p.SqEntries * sizeof(uint);
         _cqRingSize = p.CqOff.Cqes + p.CqEntries * (uint)sizeof(Cqe);
         bool singleMmap = (p.Features & Interop.Features.SingleMmap) != 0;
@@ -91,15 +87,10 @@ internal sealed unsafe class Ring : IDisposable
         _sqeTail = *_sqTail;
 
         // The SQ index array maps ring slots to SQEs; an identity mapping lets SQE i live in slot i.
-        // Without the array (NO_SQARRAY) the kernel reads SQE (head & mask) directly, which is the
-        // same order TryGetSqe hands them out in.
-        if (!noSqArray)
+        uint* array = (uint*)(sq + p.SqOff.Array);
+        for (uint i = 0; i < p.SqEntries; i++)
         {
-            uint* array = (uint*)(sq + p.SqOff.Array);
-            for (uint i = 0; i < p.SqEntries; i++)
-            {
-                array[i] = i;
-            }
+            array[i] = i;
         }
 
         byte* cq = (byte*)_cqRingPtr;

@@ -19,8 +19,7 @@ internal enum RingFeatures
     MultishotRecv = 1 << 7,       // 6.0
     ProvidedBufferRing = 1 << 8,  // 5.19
     RegisteredBuffers = 1 << 9,   // 5.19: sparse table (IORING_RSRC_REGISTER_SPARSE) updated per slab
-    NoSqArray = 1 << 10,          // 6.6: no SQ index array; the kernel takes SQEs in ring order
-    All = (1 << 11) - 1,
+    All = (1 << 10) - 1,
 }
 
 /// <summary>
@@ -107,16 +106,6 @@ internal sealed unsafe class RingCapabilities
         if (ring is null)
         {
             return caps.Unavailable(errno);
-        }
-
-        // Probed on its own: an older kernel rejects the unknown setup bit with EINVAL, whatever
-        // else the ring asks for.
-        using (var noSqArray = Ring.TryCreate(8, 16, SetupFlags.NoSqArray, out _))
-        {
-            if (noSqArray is not null)
-            {
-                caps.Available |= RingFeatures.NoSqArray;
-            }
         }
 
         using (ring)
@@ -220,11 +209,6 @@ internal sealed unsafe class RingCapabilities
         if ((features & RingFeatures.SubmitAll) != 0)
         {
             flags |= SetupFlags.SubmitAll;
-        }
-
-        if ((features & RingFeatures.NoSqArray) != 0)
-        {
-            flags |= SetupFlags.NoSqArray;
         }
 
         inUse = features;

@@ -34,7 +34,6 @@ public sealed class RingCapabilitiesTests(ITestOutputHelper output)
         { (int)RingFeatures.SingleIssuer, 6, 0 },
         { (int)RingFeatures.MultishotRecv, 6, 0 },
         { (int)RingFeatures.DeferTaskrun, 6, 1 },
-        { (int)RingFeatures.NoSqArray, 6, 6 },
     };
 
     [Theory]

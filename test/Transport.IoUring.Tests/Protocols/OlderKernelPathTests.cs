@@ -29,7 +29,6 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.SubmitAll),
             nameof(RingFeatures.RegisteredRingFd),
             nameof(RingFeatures.RegisteredBuffers),
-            nameof(RingFeatures.NoSqArray),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)
@@ -59,11 +58,6 @@ public class OlderKernelPathTests(ITestOutputHelper output)
         var ring = rings[0];
         output.WriteLine($"kernel offers: {RingCapabilities.Describe(server.Factory.Capabilities.Available)}; ring uses: {RingCapabilities.Describe(ring.Features)}");
         Assert.All(rings, r => Assert.Equal(RingFeatures.None, r.Features & disabled));
-        if ((disabled & RingFeatures.NoSqArray) != 0)
-        {
-            Assert.All(rings, r => Assert.Equal(0u, r.KernelRing.SetupFlags & SetupFlags.NoSqArray));
-        }
-
         if (disabled == RingFeatures.All)
         {
             Assert.Equal(RingFeatures.None, ring.Features);
@@ -85,32 +79,5 @@ public class OlderKernelPathTests(ITestOutputHelper output)
         {
             Assert.Equal(0, rings.Sum(r => r.FixedBufferReads));
         }
-    }
-
-    /// <summary>
-    /// Where the kernel accepts IORING_SETUP_NO_SQARRAY (6.6) every ring is created with it, and the
-    /// integrity workload runs over the array-less submission ring in both receive modes.
-    /// </summary>
-    [Theory]
-    [InlineData(IoUringReceiveMode.BufferRing)]
-    [InlineData(IoUringReceiveMode.PollAndReceive)]
-    public async Task RingsAreCreatedWithoutTheSqArrayWhereTheKernelAllowsIt(IoUringReceiveMode mode)
-    {
-        await using var server = await TestServer.StartAsync(
-            IntegrityWorkload.MapEndpoints,
-            configureTransport: options => options.ReceiveMode = mode,
-            output: output);
-
-        var rings = server.Factory!.RingGroup.Rings!;
-        bool offered = (server.Factory.Capabilities.Available & RingFeatures.NoSqArray) != 0;
-        Assert.Equal(server.Factory.Capabilities.KernelVersion >= new Version(6, 6), offered);
-        foreach (var ring in rings)
-        {
-            Assert.Equal(offered, (ring.Features & RingFeatures.NoSqArray) != 0);
-            Assert.Equal(offered, (ring.KernelRing.SetupFlags & SetupFlags.NoSqArray) != 0);
-        }
-
-        await IntegrityWorkload.RunAsync(server, mode);
-        Assert.All(rings, r => Assert.True(r.KernelRing.SubmittedSqes > 0));
     }
 }
