@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.IO;
+using System.Runtime.CompilerServices;
 using Transport.IoUring.Interop;
 
 namespace Transport.IoUring.Internal;
@@ -34,10 +35,11 @@ internal sealed class RingMemoryPlan
     // masks, counts and flags; the CQE array starts on the next cache line (cq_off.cqes = 192).
     private const int RingsHeaderBytes = 192;
     private const int CacheLine = 64;
-    private const int CqeBytes = 16;
-    private const int SqeBytes = 64;
-    private const int SqIndexBytes = 4;
-    private const int BufferDescriptorBytes = 16;
+    // The kernel structs' sizes, from their header-checked layouts in Interop/.
+    private static readonly int CqeBytes = Unsafe.SizeOf<Cqe>();
+    private static readonly int SqeBytes = Unsafe.SizeOf<Sqe>();
+    private static readonly int BufferDescriptorBytes = Unsafe.SizeOf<BufRingEntry>();
+    private const int SqIndexBytes = sizeof(uint);
 
     private RingMemoryPlan(long? limitBytes, int ringCount, int ringEntries, int bufferRingEntries, long bytesPerRing, int requestedRingCount, int requestedRingEntries, long requestedBytes, bool limitShared = false)
     {
