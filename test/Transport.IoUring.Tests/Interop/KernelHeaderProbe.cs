@@ -17,7 +17,11 @@ namespace Transport.IoUring.Tests.Interop;
 internal static partial class KernelHeaderProbe
 {
     /// <summary>A value the C program prints: <paramref name="Key"/> is ours, <paramref name="CExpression"/> is evaluated by the compiler.</summary>
-    public sealed record Query(string Key, string CExpression);
+    /// <summary>
+    /// One value to print. With <paramref name="IfDefined"/> the value is printed only when the
+    /// header defines that macro (constants newer than the installed header), and is absent otherwise.
+    /// </summary>
+    public sealed record Query(string Key, string CExpression, string? IfDefined = null);
 
     private const string Preamble = """
         #define _GNU_SOURCE
@@ -128,7 +132,16 @@ internal static partial class KernelHeaderProbe
             }
 
             string expression = Alternatives().Replace(q.CExpression, m => m.Value.Trim('{', '}').Split('|')[choice.GetValueOrDefault(m.Value)]);
+            if (q.IfDefined is not null)
+            {
+                c.Append(CultureInfo.InvariantCulture, $"#ifdef {q.IfDefined}\n");
+            }
+
             c.Append(CultureInfo.InvariantCulture, $"    P(\"{q.Key}\", {expression});\n");
+            if (q.IfDefined is not null)
+            {
+                c.Append("#endif\n");
+            }
         }
 
         c.Append("    return 0;\n}\n");
