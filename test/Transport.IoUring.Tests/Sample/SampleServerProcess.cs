@@ -301,27 +301,55 @@ public sealed class SampleServerProcess : IAsyncDisposable
 
     /// <summary>
     /// Distinct ports that were free a moment ago on 127.0.0.1 (for configuration that cannot say port 0);
-    /// nothing reserves them.
+    /// nothing reserves them. They are taken below the kernel's ephemeral range
+    /// (net.ipv4.ip_local_port_range), never from it: servers bind with SO_REUSEPORT, so a port that
+    /// another test's server got from a bind to port 0, or that a client connection is using, could
+    /// otherwise be bound a second time, and connections would be split between two test servers (a
+    /// SYN that reaches the other one while it closes is refused).
     /// </summary>
     public static int[] GetFreeTcpPorts(int count)
     {
-        var sockets = new Socket[count];
-        try
+        int ephemeralLow = EphemeralPortRangeStart();
+        int low = Math.Min(10_000, ephemeralLow / 2);
+        var ports = new List<int>(count);
+        for (int attempt = 0; ports.Count < count; attempt++)
         {
-            for (int i = 0; i < count; i++)
+            if (attempt > 10_000)
             {
-                sockets[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                sockets[i].Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                throw new InvalidOperationException($"No {count} free TCP ports found on 127.0.0.1 in [{low}, {ephemeralLow}).");
             }
 
-            return sockets.Select(s => ((IPEndPoint)s.LocalEndPoint!).Port).ToArray();
-        }
-        finally
-        {
-            foreach (var socket in sockets)
+            int port = Random.Shared.Next(low, ephemeralLow);
+            if (ports.Contains(port))
             {
-                socket?.Dispose();
+                continue;
             }
+
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                ports.Add(port);
+            }
+            catch (SocketException)
+            {
+                // In use: try another.
+            }
+        }
+
+        return ports.ToArray();
+    }
+
+    private static int EphemeralPortRangeStart()
+    {
+        try
+        {
+            string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            return Math.Max(2048, int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception ex) when (ex is IOException or FormatException or IndexOutOfRangeException or UnauthorizedAccessException)
+        {
+            return 32768; // Linux's default
         }
     }
 
