@@ -68,11 +68,12 @@ internal static class Program
         var baseline = new Option<string?>("--baseline") { Description = $"Directory of a samples/WebApp built from another commit (WebApp.dll and its dependencies): adds the {TransportVariant.BaselineName} row, run like {TransportVariant.BaselineOf}, and the ratio {TransportVariant.BaselineOf} / {TransportVariant.BaselineName}" };
         var output = new Option<string>("--out") { Description = "Directory for the .md, .json and .png results", DefaultValueFactory = _ => "results" };
         var compare = new Option<string[]>("--compare") { Description = "Compare two result files: --compare A.json B.json", Arity = new ArgumentArity(2, 2), AllowMultipleArgumentsPerToken = true };
+        var perf = new Option<string?>("--perf") { Description = "Record each measured round of the server with perf record -F 2999 -g into this directory, and write RESULT-profile.md: CPU-us per request split by code (kernel, transport, TLS, Kestrel HTTP/1.1 and HTTP/2, pipes, app, runtime). perf's cost is in those rounds: do not pool them with unprofiled runs" };
         var pool = new Option<string[]>("--pool") { Description = "Pool the paired rounds of several result files (runs of the same code): --pool A.json B.json ...", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
 
         var root = new RootCommand("Benchmarks samples/WebApp on Kestrel's Sockets transport and on io_uring, side by side.")
         {
-            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, network, baseline, output, compare, pool,
+            scenarios, duration, warmup, rounds, transports, serverCpus, clientCpus, bombardier, network, baseline, output, compare, pool, perf,
         };
 
         root.SetAction(async (parseResult, cancellationToken) =>
@@ -105,6 +106,7 @@ internal static class Program
                     OutputDirectory = Path.GetFullPath(parseResult.GetValue(output)!),
                     RepositoryRoot = root,
                     BombardierPath = parseResult.GetValue(bombardier),
+                    PerfDirectory = parseResult.GetValue(perf) is { } perfDirectory ? Path.GetFullPath(perfDirectory) : null,
                     Network = parseResult.GetValue(network) switch
                     {
                         NetworkPath.LoopbackName => NetworkPath.LoopbackName,

@@ -126,6 +126,8 @@ internal sealed class RoundReport
     public long Non2xx { get; set; }
     public Dictionary<string, long> ErrorDetails { get; set; } = new();
     public long PeakRssKiB { get; set; }
+    /// <summary>With --perf: the share of the server's perf samples per code category (Measurement/PerfProfile.cs).</summary>
+    public Dictionary<string, double>? ProfileShares { get; set; }
     public string? FailureReason { get; set; }
 }
 

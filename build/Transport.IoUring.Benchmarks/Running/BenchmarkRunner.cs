@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -39,6 +40,7 @@ internal sealed class BenchmarkRunner
     private readonly LoadCommand.Files _files;
     private readonly NetworkPath _network;
     private readonly long _ticksPerSecond = ClockTicks.PerSecond;
+    private int _profiledRounds;
 
     public BenchmarkRunner(HarnessSettings settings, ToolSet tools, LoadCommand.Files files, NetworkPath network)
     {
@@ -233,6 +235,10 @@ internal sealed class BenchmarkRunner
             scenarioReport.ExampleCommand ??= command.Display;
         }
 
+        string? perfData = scenarioReport is null || _settings.PerfDirectory is null
+            ? null
+            : Path.Combine(_settings.PerfDirectory, $"{scenario.Name}-{server.Transport.Name}-{++_profiledRounds:000}.data");
+        using var perf = perfData is null ? null : PerfProfile.StartRecording(server.Pid, perfData, seconds);
         var serverBefore = server.ReadCpu();
         var selfBefore = ProcessCpuTimes.ReadSelf();
         var machineBefore = SystemCpuTimes.Read();
@@ -286,6 +292,11 @@ internal sealed class BenchmarkRunner
         round.Disturbed = round.OtherCpuPercent > CpuAccounting.DisturbedThresholdPercent;
         round.P50Microseconds = result.P50Microseconds;
         round.P99Microseconds = result.P99Microseconds;
+        if (perf is not null)
+        {
+            round.ProfileShares = await PerfProfile.FinishAsync(perf, perfData!, cancellationToken).ConfigureAwait(false);
+        }
+
         round.Errors = result.Errors;
         round.Non2xx = result.Non2xx;
         round.ErrorDetails = new Dictionary<string, long>(result.ErrorDetails);

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Spectre.Console;
+using Transport.IoUring.Benchmarks.Measurement;
 using Transport.IoUring.Benchmarks.Network;
 using Transport.IoUring.Benchmarks.Reporting;
 using Transport.IoUring.Benchmarks.Results;
@@ -52,6 +53,16 @@ internal static class HarnessRun
             }
 
             tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
+        }
+
+        if (settings.PerfDirectory is not null)
+        {
+            Directory.CreateDirectory(settings.PerfDirectory);
+            // The servers inherit these: perf can then name JIT-compiled frames (PerfProfile).
+            foreach (var (name, value) in PerfProfile.ServerEnvironment)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
         }
 
         if (tools.Taskset is null)
@@ -194,6 +205,10 @@ internal static class HarnessRun
         string markdown = MarkdownReport.RenderRun(report);
         await File.WriteAllTextAsync(stem + ".md", markdown, CancellationToken.None).ConfigureAwait(false);
         var charts = report.Scenarios.Count > 0 ? ChartRenderer.Render(report, stem) : [];
+        if (settings.PerfDirectory is not null)
+        {
+            await File.WriteAllTextAsync(stem + "-profile.md", ProfileTable.Render(report), CancellationToken.None).ConfigureAwait(false);
+        }
 
         Console.WriteLine();
         Console.WriteLine(MarkdownReport.RenderHeadline(report));

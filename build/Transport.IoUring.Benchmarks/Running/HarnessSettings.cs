@@ -27,6 +27,9 @@ internal sealed class HarnessSettings
     public required string RepositoryRoot { get; init; }
     public string? BombardierPath { get; init; }
 
+    /// <summary>With --perf DIR: each measured round is recorded with perf into DIR, and split by code (Measurement/PerfProfile.cs).</summary>
+    public string? PerfDirectory { get; init; }
+
     /// <summary>"loopback" (default) or "veth": where the bytes between load generator and server travel.</summary>
     public string Network { get; init; } = Transport.IoUring.Benchmarks.Network.NetworkPath.LoopbackName;
 
