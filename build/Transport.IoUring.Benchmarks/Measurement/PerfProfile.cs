@@ -13,9 +13,9 @@ namespace Transport.IoUring.Benchmarks.Measurement;
 
 /// <summary>
 /// <c>--perf DIR</c>: a <c>perf record</c> of the server during a measured round, and the split of
-/// its samples by where the sampled code lives (the leaf frame: kernel, this transport or Kestrel's
-/// Sockets transport, TLS, Kestrel's HTTP/1.1 and core, Kestrel's HTTP/2, WebSockets, pipes, the
-/// app and hosting, the runtime). Multiplied by the round's CPU-µs per request, the shares say how
+/// its samples by the code that spent them (<see cref="SplitByCaller"/>: the kernel, this transport
+/// or Kestrel's Sockets transport, TLS, Kestrel's HTTP/1.1 and core, Kestrel's HTTP/2, WebSockets,
+/// pipes, the app and hosting, the runtime). Multiplied by the round's CPU-µs per request, the shares say how
 /// many of those microseconds each part of the stack spends, which is what the issue-14 profiles
 /// compare between transports. perf costs CPU itself: a profiled run is not for pooling.
 /// </summary>
@@ -84,47 +84,92 @@ internal static partial class PerfProfile
             return null;
         }
 
-        var report = new ProcessStartInfo("perf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in new[] { "report", "-i", dataFile, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none", "--percent-limit", "0" })
+        // perf report's flat list by leaf frame, kept beside the data for reading by hand.
+        var (reportExit, reportText, _) = await RunPerfAsync(["report", "-i", dataFile, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none", "--percent-limit", "0.05"], cancellationToken).ConfigureAwait(false);
+        if (reportExit == 0)
         {
-            report.ArgumentList.Add(arg);
+            await File.WriteAllTextAsync(Path.ChangeExtension(dataFile, ".report.txt"), reportText, cancellationToken).ConfigureAwait(false);
         }
 
-        var (exitCode, stdout, _) = await ChildProcesses.RunAsync(report, TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
-        if (exitCode != 0)
+        var (scriptExit, script, _) = await RunPerfAsync(["script", "-i", dataFile, "-F", "ip,sym,dso"], cancellationToken).ConfigureAwait(false);
+        if (scriptExit != 0)
         {
             return null;
         }
 
-        string split = Path.ChangeExtension(dataFile, ".report.txt");
-        await File.WriteAllTextAsync(split, stdout, cancellationToken).ConfigureAwait(false);
-        var shares = Split(stdout);
+        var shares = SplitByCaller(script);
         return shares.Count == 0 ? null : shares;
     }
 
-    /// <summary>
-    /// The share (0–1) of samples per category, from <c>perf report --no-children --sort dso,sym
-    /// --stdio -g none</c>: lines of "percent  dso  [k|.] symbol".
-    /// </summary>
-    public static Dictionary<string, double> Split(string perfReport)
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunPerfAsync(string[] arguments, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(perfReport);
-        var totals = new Dictionary<string, double>();
-        foreach (string line in perfReport.Split('\n'))
+        var startInfo = new ProcessStartInfo("perf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string arg in arguments)
         {
-            var match = ReportLine().Match(line);
-            if (!match.Success)
+            startInfo.ArgumentList.Add(arg);
+        }
+
+        return await ChildProcesses.RunAsync(startInfo, TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The share (0–1) of samples per category, from <c>perf script -F ip,sym,dso</c> of a
+    /// recording with call chains. A sample whose leaf frame is in the kernel counts for the kernel.
+    /// Otherwise it counts for the first frame, from the leaf towards the thread's start, whose code
+    /// is not the runtime's: a memmove, a lock or an allocation is charged to the transport, pipe,
+    /// TLS or Kestrel code that called it, and only what no such frame calls (the thread pool's own
+    /// dispatch and waiting, the GC's threads) stays "runtime".
+    /// </summary>
+    public static Dictionary<string, double> SplitByCaller(string perfScript)
+    {
+        ArgumentNullException.ThrowIfNull(perfScript);
+        var counts = new Dictionary<string, double>();
+        string? category = null;
+        bool inSample = false;
+        int samples = 0;
+        foreach (string raw in perfScript.Split('\n'))
+        {
+            var frame = ScriptFrame().Match(raw);
+            if (!frame.Success)
             {
+                // A blank line (or a sample header) ends the sample being read.
+                if (inSample)
+                {
+                    counts[category ?? "runtime"] = counts.GetValueOrDefault(category ?? "runtime") + 1;
+                    samples++;
+                    inSample = false;
+                    category = null;
+                }
+
                 continue;
             }
 
-            double percent = double.Parse(match.Groups["percent"].Value, CultureInfo.InvariantCulture);
-            string category = Categorize(match.Groups["dso"].Value.Trim(), match.Groups["kind"].Value, match.Groups["symbol"].Value.Trim());
-            totals[category] = totals.GetValueOrDefault(category) + percent;
+            string dso = frame.Groups["dso"].Value;
+            string symbol = frame.Groups["symbol"].Value.Trim();
+            bool kernel = dso.StartsWith("[kernel", StringComparison.Ordinal);
+            if (!inSample)
+            {
+                inSample = true;
+                category = kernel ? "kernel" : null;
+            }
+
+            if (category is null && !kernel)
+            {
+                string c = Categorize(dso, ".", symbol);
+                if (c != "runtime")
+                {
+                    category = c;
+                }
+            }
         }
 
-        double sum = totals.Values.Sum();
-        return sum <= 0 ? totals : totals.ToDictionary(kv => kv.Key, kv => kv.Value / sum);
+        if (inSample)
+        {
+            counts[category ?? "runtime"] = counts.GetValueOrDefault(category ?? "runtime") + 1;
+            samples++;
+        }
+
+        return samples == 0 ? counts : counts.ToDictionary(kv => kv.Key, kv => kv.Value / samples);
     }
 
     /// <summary>Which part of the stack a sampled frame belongs to.</summary>
@@ -167,8 +212,9 @@ internal static partial class PerfProfile
         };
     }
 
-    [GeneratedRegex(@"^\s*(?<percent>\d+(?:\.\d+)?)%\s+(?<dso>.+?)\s+\[(?<kind>k|\.|g|u|H)\]\s(?<symbol>.*)$", RegexOptions.CultureInvariant)]
-    private static partial Regex ReportLine();
+    // "\t    7fc2f4a5ca40 instance void [System.IO.Pipelines] ...::MoveNext()[OptimizedTier1] (/tmp/perf-16469.map)"
+    [GeneratedRegex(@"^\s+[0-9a-f]+ (?<symbol>.*) \((?<dso>[^()]*(?:\([^()]*\))?[^()]*)\)\s*$", RegexOptions.CultureInvariant)]
+    private static partial Regex ScriptFrame();
 
     [GeneratedRegex(@"\[(?<assembly>[A-Za-z0-9_.]+)\] (?<type>[^\s(]+?)::", RegexOptions.CultureInvariant)]
     private static partial Regex OwnerOf();

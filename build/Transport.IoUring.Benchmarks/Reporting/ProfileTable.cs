@@ -19,8 +19,9 @@ internal static class ProfileTable
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"# Where the CPU goes, {report.StartedAt:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine();
-        md.AppendLine("Each measured round of the server ran under `perf record -F 2999 -g`; a sample belongs to the code of");
-        md.AppendLine("its leaf frame. Cells are CPU-µs per request (the round's server utime + stime per response,");
+        md.AppendLine("Each measured round of the server ran under `perf record -F 2999 -g`. A sample whose leaf frame is in");
+        md.AppendLine("the kernel counts for the kernel; any other counts for the first frame, from the leaf up, that is not");
+        md.AppendLine("the runtime's (a memmove or lock is charged to whoever called it). Cells are CPU-µs per request (the round's server utime + stime per response,");
         md.AppendLine("times the category's share of samples), medians over the rounds. perf's own cost is in these");
         md.AppendLine("rounds: compare rows of this table with each other, not with unprofiled runs.");
         foreach (var scenario in report.Scenarios)
