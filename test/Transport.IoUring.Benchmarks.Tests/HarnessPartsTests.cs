@@ -101,7 +101,8 @@ public sealed class HarnessPartsTests
     public void EveryScenarioOfTheIssueExists()
     {
         string[] names = ["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "plaintext-64-wrk", "json-64-wrk", "echo-4k", "download-1m", "churn", "h2c-100",
-                           "https-64", "https-churn", "h2-tls-100", "grpc-unary", "websocket-echo", "upload-16m", "idle-10k"];
+                           "https-64", "https-churn", "h2-tls-100", "grpc-unary", "websocket-echo", "upload-16m",
+                           "platform-plaintext-wrk", "platform-pipelined", "platform-json", "idle-10k"];
         Assert.Equal(names, Scenario.All.Select(s => s.Name));
     }
 

@@ -16,10 +16,10 @@ public sealed class MarkdownReportTests
         var lines = Lines(MarkdownReport.RenderScenario(SampleReports.Plaintext()));
 
         Assert.Equal("## plaintext-64", lines[0]);
-        Assert.Contains("| transport | req/s (range) | CPU-µs/req | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
-        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 12.0 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
-        Assert.Contains("| iouring | 98,000 (96.0k–100.0k) | 9.80 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | **14 % disturbed** |", lines);
-        Assert.Contains("| *iouring / sockets* | 1.20× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
+        Assert.Contains("| transport | req/s (range) | CPU-µs/req | softirq-µs/req | core-µs/req | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
+        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 12.0 | 3.00 | 14.4 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
+        Assert.Contains("| iouring | 98,000 (96.0k–100.0k) | 9.80 | 2.45 | 11.8 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | **14 % disturbed** |", lines);
+        Assert.Contains("| *iouring / sockets* | 1.20× | 0.82× | 0.82× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
     }
 
     [Fact]
@@ -32,9 +32,9 @@ public sealed class MarkdownReportTests
         var lines = Lines(MarkdownReport.RenderScenario(scenario));
 
         // 82,000 req/s × 16.777216 MB = 1,375,732 MB/s; 12.0 µs ÷ 16.777216 MB = 0.715 µs/MB.
-        Assert.Contains("| transport | req/s (range) | MB/s | CPU-µs/req | CPU-µs/MB | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
-        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 1375732 | 12.0 | 0.715 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
-        Assert.Contains("| *iouring / sockets* | 1.20× | 1.20× | 0.82× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
+        Assert.Contains("| transport | req/s (range) | MB/s | CPU-µs/req | CPU-µs/MB | softirq-µs/req | core-µs/req | p50 | p99 | errors | non-2xx | peak RSS | server CPU | client CPU | other CPU |", lines);
+        Assert.Contains("| sockets | 82,000 (80.0k–84.0k) | 1375732 | 12.0 | 0.715 | 3.00 | 14.4 | 500 µs | 2.00 ms | 0 | 0 | 100.0 MiB | 98 % | 60 % | 3 % |", lines);
+        Assert.Contains("| *iouring / sockets* | 1.20× | 1.20× | 0.82× | 0.82× | 0.82× | 0.82× | 1.00× | 1.00× |  |  | 1.00× |  |  |  |", lines);
     }
 
     [Fact]
@@ -63,7 +63,7 @@ public sealed class MarkdownReportTests
 
         var sockets = Lines(MarkdownReport.RenderScenario(scenario)).Single(l => l.StartsWith("| sockets |", StringComparison.Ordinal));
 
-        Assert.Contains("| 12.0 | n/a | n/a |", sockets);
+        Assert.Contains("| 12.0 | 3.00 | 14.4 | n/a | n/a |", sockets);
     }
 
     [Fact]

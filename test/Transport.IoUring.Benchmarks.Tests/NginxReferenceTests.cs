@@ -15,7 +15,8 @@ public sealed class NginxReferenceTests
 
         var served = Scenario.All.Where(nginx.Serves).Select(s => s.Name);
 
-        Assert.Equal(["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "plaintext-64-wrk", "json-64-wrk"], served);
+        Assert.Equal(["plaintext-64", "plaintext-256", "plaintext-1024", "plaintext-pipelined", "json-64", "plaintext-64-wrk", "json-64-wrk",
+                      "platform-plaintext-wrk", "platform-pipelined", "platform-json"], served);
         Assert.Equal("nginx", nginx.ExpectedServedBy);
         Assert.False(nginx.ExpectsIoUring);
         Assert.All(Scenario.All, s => Assert.True(TransportVariant.Select(["iouring"]).Single().Serves(s)));

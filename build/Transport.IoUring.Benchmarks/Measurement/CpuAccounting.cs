@@ -17,6 +17,17 @@ internal static class CpuAccounting
         return serverTicks * (1_000_000.0 / ticksPerSecond) / requests;
     }
 
+    /// <summary>
+    /// Softirq time of the server's cores per request, in microseconds: the kernel's network
+    /// processing (receive, and on loopback the delivery of what the server sent) done on those
+    /// cores in interrupt context. Not the same kind of figure as <see cref="MicrosecondsPerRequest"/>:
+    /// without CONFIG_IRQ_TIME_ACCOUNTING a softirq tick is also charged to the task it
+    /// interrupted, so the part that interrupted the server is in both; the part that interrupted
+    /// the idle task or ran in ksoftirqd is only here (docs/benchmarks.md, "softirq-µs/req").
+    /// </summary>
+    public static double? SoftIrqMicrosecondsPerRequest(long serverCoresSoftIrqTicks, long requests, long ticksPerSecond)
+        => MicrosecondsPerRequest(serverCoresSoftIrqTicks, requests, ticksPerSecond);
+
     /// <summary>Ticks as seconds.</summary>
     public static double Seconds(long ticks, long ticksPerSecond) => (double)ticks / ticksPerSecond;
 

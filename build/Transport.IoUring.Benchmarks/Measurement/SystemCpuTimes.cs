@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 
@@ -47,6 +48,26 @@ internal readonly record struct SystemCpuTimes(long User, long Nice, long System
     }
 
     public static SystemCpuTimes Read() => Parse(File.ReadAllText("/proc/stat"));
+
+    /// <summary>
+    /// The sum of the per-core lines (<c>cpu0</c>, <c>cpu1</c>, …) of <paramref name="cpus"/>: the
+    /// time of the cores the server is pinned to, whoever it was charged to.
+    /// </summary>
+    public static SystemCpuTimes ParseCores(string procStat, IEnumerable<int> cpus)
+    {
+        ArgumentNullException.ThrowIfNull(cpus);
+        var sum = default(SystemCpuTimes);
+        foreach (int cpu in cpus)
+        {
+            sum += Parse(procStat, "cpu" + cpu.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return sum;
+    }
+
+    public static SystemCpuTimes operator +(SystemCpuTimes a, SystemCpuTimes b) => new(
+        a.User + b.User, a.Nice + b.Nice, a.System + b.System, a.Idle + b.Idle,
+        a.IoWait + b.IoWait, a.Irq + b.Irq, a.SoftIrq + b.SoftIrq, a.Steal + b.Steal);
 
     public static SystemCpuTimes operator -(SystemCpuTimes a, SystemCpuTimes b) => new(
         a.User - b.User, a.Nice - b.Nice, a.System - b.System, a.Idle - b.Idle,

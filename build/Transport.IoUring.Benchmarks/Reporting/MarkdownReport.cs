@@ -42,6 +42,8 @@ internal static class MarkdownReport
         md.AppendLine("Figures are medians over the rounds; req/s shows the rounds' range in parentheses. CPU-µs/req is the server's");
         md.AppendLine("utime + stime over the round ÷ responses. \"server CPU\" / \"client CPU\" are the share of one core the server and the");
         md.AppendLine($"load generator used; \"other CPU\" is the machine's busy time outside both (worst round), flagged above {CpuAccounting.DisturbedThresholdPercent:0} %.");
+        md.AppendLine("softirq-µs/req is the softirq time of the server's cores ÷ responses (kernel network processing; partly also in CPU-µs/req, see");
+        md.AppendLine("docs/benchmarks.md); core-µs/req is all busy time of the server's cores ÷ responses: the server, its softirq, and anything else run there.");
         md.AppendLine();
         md.Append(RenderHeadline(run));
         foreach (var scenario in run.Scenarios)
@@ -205,6 +207,8 @@ internal static class MarkdownReport
             header.Add("CPU-µs/MB");
         }
 
+        header.AddRange(["softirq-µs/req", "core-µs/req"]);
+
         header.AddRange(["p50", "p99", "errors", "non-2xx", "peak RSS", "server CPU", "client CPU", "other CPU"]);
         AppendRow(md, header);
         AppendRow(md, header.Select((_, i) => i == 0 ? "---" : "---:"));
@@ -228,6 +232,9 @@ internal static class MarkdownReport
             {
                 cells.Add(Format.Significant(s.CpuMicrosecondsPerRequest / megabytesPerRequest));
             }
+
+            cells.Add(Format.Significant(s.SoftIrqMicrosecondsPerRequest));
+            cells.Add(Format.Significant(s.ServerCoresMicrosecondsPerRequest));
 
             cells.AddRange(
             [
@@ -257,6 +264,9 @@ internal static class MarkdownReport
             {
                 cells.Add(Format.Ratio(ratio.CpuMicrosecondsPerRequest));
             }
+
+            cells.Add(Format.Ratio(ratio.SoftIrqMicrosecondsPerRequest));
+            cells.Add(Format.Ratio(ratio.ServerCoresMicrosecondsPerRequest));
 
             cells.AddRange([Format.Ratio(ratio.P50), Format.Ratio(ratio.P99), "", "", Format.Ratio(ratio.PeakRss), "", "", ""]);
             AppendRow(md, cells);

@@ -115,7 +115,15 @@ internal sealed class RoundReport
     public long ServerCpuTicks { get; set; }
     public long LoadGeneratorCpuTicks { get; set; }
     public long MachineBusyTicks { get; set; }
+    /// <summary>Softirq ticks of the server's cores (the <c>cpuN</c> lines of /proc/stat) over the window.</summary>
+    public long ServerCoresSoftIrqTicks { get; set; }
+    /// <summary>Busy ticks of the server's cores over the window: the server, softirq charged to no one, and anything else run there.</summary>
+    public long ServerCoresBusyTicks { get; set; }
     public double? CpuMicrosecondsPerRequest { get; set; }
+    /// <summary><see cref="ServerCoresSoftIrqTicks"/> per response, in µs (null in files written before it was measured).</summary>
+    public double? SoftIrqMicrosecondsPerRequest { get; set; }
+    /// <summary><see cref="ServerCoresBusyTicks"/> per response, in µs.</summary>
+    public double? ServerCoresMicrosecondsPerRequest { get; set; }
     public double ServerCpuPercent { get; set; }
     public double LoadGeneratorCpuPercent { get; set; }
     public double OtherCpuPercent { get; set; }

@@ -24,7 +24,9 @@ internal sealed record TransportSummary(
     double ServerCpuPercent,
     double LoadGeneratorCpuPercent,
     double OtherCpuPercent,
-    bool Disturbed)
+    bool Disturbed,
+    double? SoftIrqMicrosecondsPerRequest = null,
+    double? ServerCoresMicrosecondsPerRequest = null)
 {
     public static TransportSummary? Of(TransportReport transport)
     {
@@ -50,7 +52,9 @@ internal sealed record TransportSummary(
             Median(rounds.Select(r => (double?)r.ServerCpuPercent))!.Value,
             Median(rounds.Select(r => (double?)r.LoadGeneratorCpuPercent))!.Value,
             rounds.Max(r => r.OtherCpuPercent),
-            rounds.Any(r => r.Disturbed));
+            rounds.Any(r => r.Disturbed),
+            Median(rounds.Select(r => r.SoftIrqMicrosecondsPerRequest)),
+            Median(rounds.Select(r => r.ServerCoresMicrosecondsPerRequest)));
     }
 
     /// <summary>The median of the values present, or null when none is.</summary>
@@ -77,7 +81,9 @@ internal sealed record TransportRatio(
     double? CpuMicrosecondsPerRequest,
     double? P50,
     double? P99,
-    double? PeakRss)
+    double? PeakRss,
+    double? SoftIrqMicrosecondsPerRequest = null,
+    double? ServerCoresMicrosecondsPerRequest = null)
 {
     public string Label => $"{Numerator} / {Denominator}";
 
@@ -92,7 +98,9 @@ internal sealed record TransportRatio(
             Divide(numerator.CpuMicrosecondsPerRequest, denominator.CpuMicrosecondsPerRequest),
             Divide(numerator.P50Microseconds, denominator.P50Microseconds),
             Divide(numerator.P99Microseconds, denominator.P99Microseconds),
-            Divide(numerator.PeakRssKiB, denominator.PeakRssKiB));
+            Divide(numerator.PeakRssKiB, denominator.PeakRssKiB),
+            Divide(numerator.SoftIrqMicrosecondsPerRequest, denominator.SoftIrqMicrosecondsPerRequest),
+            Divide(numerator.ServerCoresMicrosecondsPerRequest, denominator.ServerCoresMicrosecondsPerRequest));
     }
 
     /// <summary>a ÷ b, or null when either is missing or b is not positive.</summary>

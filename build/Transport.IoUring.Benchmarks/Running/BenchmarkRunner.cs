@@ -100,7 +100,7 @@ internal sealed class BenchmarkRunner
                 progress.Step($"starting the {transport.Name} server");
                 var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
                 report.Transports.Add(transportReport);
-                var server = await StartServerAsync(transport, scenario.Endpoint, transportReport, progress, cancellationToken).ConfigureAwait(false);
+                var server = await StartServerAsync(transport, scenario, transportReport, progress, cancellationToken).ConfigureAwait(false);
                 if (server is not null && scenario.Grpc && await server.CheckGrpcAsync(_settings.ClientCpus, _files.Certificate, cancellationToken).ConfigureAwait(false) is { } grpcProblem)
                 {
                     // h2load counts HTTP statuses only; a call failing in its gRPC trailers would pass as a 200.
@@ -186,12 +186,12 @@ internal sealed class BenchmarkRunner
     /// <summary>The rows that run <paramref name="scenario"/> (the nginx reference only where it serves the same response).</summary>
     private List<TransportVariant> TransportsOf(Scenario scenario) => _settings.Transports.Where(t => t.Serves(scenario)).ToList();
 
-    private async Task<BenchmarkServer?> StartServerAsync(TransportVariant transport, ServerEndpoint endpoint, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
+    private async Task<BenchmarkServer?> StartServerAsync(TransportVariant transport, Scenario scenario, TransportReport transportReport, IProgressSink progress, CancellationToken cancellationToken)
     {
         BenchmarkServer server;
         try
         {
-            server = await BenchmarkServer.StartAsync(_settings.SampleDllFor(transport), transport, endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
+            server = await BenchmarkServer.StartAsync(_settings.ServerDllFor(transport, scenario), transport, scenario.Endpoint, _settings.ServerCpus, _settings.ClientCpus, _network, _tools, _files, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
         {
@@ -241,7 +241,8 @@ internal sealed class BenchmarkRunner
         using var perf = perfData is null ? null : PerfProfile.StartRecording(server.Pid, perfData, seconds);
         var serverBefore = server.ReadCpu();
         var selfBefore = ProcessCpuTimes.ReadSelf();
-        var machineBefore = SystemCpuTimes.Read();
+        var serverCores = CpuList.Parse(_settings.ServerCpus);
+        string procStatBefore = File.ReadAllText("/proc/stat");
         long start = Stopwatch.GetTimestamp();
 
         (int ExitCode, string Stdout, string Stderr) run;
@@ -255,7 +256,7 @@ internal sealed class BenchmarkRunner
         }
 
         double window = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var machineAfter = SystemCpuTimes.Read();
+        string procStatAfter = File.ReadAllText("/proc/stat");
         // The tool has been reaped by now, so its CPU time is in our cutime + cstime.
         var selfAfter = ProcessCpuTimes.ReadSelf();
         var serverAfter = server.ReadCpu();
@@ -284,8 +285,13 @@ internal sealed class BenchmarkRunner
         round.RequestsPerSecond = result.RequestsPerSecond;
         round.ServerCpuTicks = serverAfter.Value.Own - serverBefore.Value.Own;
         round.LoadGeneratorCpuTicks = selfAfter.WaitedChildren - selfBefore.WaitedChildren;
-        round.MachineBusyTicks = (machineAfter - machineBefore).Busy;
+        round.MachineBusyTicks = (SystemCpuTimes.Parse(procStatAfter) - SystemCpuTimes.Parse(procStatBefore)).Busy;
+        var coresDelta = SystemCpuTimes.ParseCores(procStatAfter, serverCores) - SystemCpuTimes.ParseCores(procStatBefore, serverCores);
+        round.ServerCoresSoftIrqTicks = coresDelta.SoftIrq;
+        round.ServerCoresBusyTicks = coresDelta.Busy;
         round.CpuMicrosecondsPerRequest = CpuAccounting.MicrosecondsPerRequest(round.ServerCpuTicks, result.Responses, _ticksPerSecond);
+        round.SoftIrqMicrosecondsPerRequest = CpuAccounting.SoftIrqMicrosecondsPerRequest(round.ServerCoresSoftIrqTicks, result.Responses, _ticksPerSecond);
+        round.ServerCoresMicrosecondsPerRequest = CpuAccounting.MicrosecondsPerRequest(round.ServerCoresBusyTicks, result.Responses, _ticksPerSecond);
         round.ServerCpuPercent = CpuAccounting.Seconds(round.ServerCpuTicks, _ticksPerSecond) / window * 100;
         round.LoadGeneratorCpuPercent = CpuAccounting.Seconds(round.LoadGeneratorCpuTicks, _ticksPerSecond) / window * 100;
         round.OtherCpuPercent = CpuAccounting.OtherCpuPercent(round.MachineBusyTicks, round.ServerCpuTicks, round.LoadGeneratorCpuTicks, window, _ticksPerSecond);
@@ -328,7 +334,7 @@ internal sealed class BenchmarkRunner
             var transportReport = new TransportReport { Name = transport.Name, Description = transport.Description };
             report.Transports.Add(transportReport);
             progress.Step($"starting the {transport.Name} server");
-            var server = await StartServerAsync(transport, ServerEndpoint.Http, transportReport, progress, cancellationToken).ConfigureAwait(false);
+            var server = await StartServerAsync(transport, scenario, transportReport, progress, cancellationToken).ConfigureAwait(false);
             progress.Advance();
             if (server is null)
             {

@@ -14,7 +14,8 @@ namespace Transport.IoUring.Benchmarks.Running;
 
 /// <summary>
 /// One server process of a row, pinned with <c>taskset</c>, listening on a free port of the network
-/// path's server address: samples/WebApp on one transport (HTTP/1.1 through <c>--urls</c>, or one
+/// path's server address: samples/WebApp (or, in the platform scenarios, build/PlatformServer, which
+/// takes the same <c>--transport</c>, <c>--urls</c> and environment) on one transport (HTTP/1.1 through <c>--urls</c>, or one
 /// endpoint through Kestrel's configuration for h2c and for TLS 1.3 with the run's certificate), or
 /// nginx for the reference row.
 /// </summary>

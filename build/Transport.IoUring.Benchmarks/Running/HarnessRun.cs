@@ -42,6 +42,12 @@ internal static class HarnessRun
             return 1;
         }
 
+        if (settings.Scenarios.Any(s => s.App == ServerApp.Platform) && !File.Exists(settings.PlatformDll))
+        {
+            console.MarkupLine($"[red]The platform server is not built:[/] {Markup.Escape(settings.PlatformDll)} is missing. Build it with [bold]dotnet build -c Release build/PlatformServer[/] (dotnet run of the harness builds it too).");
+            return 1;
+        }
+
         var tools = ToolSet.Locate(settings.BombardierPath, settings.RepositoryRoot);
         if (tools.Nginx is null && settings.Transports.Any(t => t.IsNginx))
         {

@@ -35,6 +35,16 @@ internal sealed class HarnessSettings
 
     public string SampleDll => Path.Combine(RepositoryRoot, "samples", "WebApp", "bin", "Release", "net10.0", "WebApp.dll");
 
+    /// <summary>The platform server's build (build/PlatformServer), which the platform scenarios run.</summary>
+    public string PlatformDll => Path.Combine(RepositoryRoot, "build", "PlatformServer", "bin", "Release", "net10.0", "PlatformServer.dll");
+
+    /// <summary>The server a row runs in a scenario: the platform server, or the row's WebApp.dll.</summary>
+    public string ServerDllFor(TransportVariant transport, Scenario scenario)
+    {
+        ArgumentNullException.ThrowIfNull(scenario);
+        return scenario.App == ServerApp.Platform ? PlatformDll : SampleDllFor(transport);
+    }
+
     /// <summary>The WebApp.dll a row runs: this repository's build, or the baseline row's own.</summary>
     public string SampleDllFor(TransportVariant transport)
     {

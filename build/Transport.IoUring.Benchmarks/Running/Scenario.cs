@@ -30,6 +30,19 @@ internal enum ServerEndpoint
     Https,
 }
 
+/// <summary>Which server program a scenario runs on each transport row.</summary>
+internal enum ServerApp
+{
+    /// <summary>samples/WebApp: Kestrel's HTTP stack and ASP.NET Core's pipeline.</summary>
+    Sample,
+
+    /// <summary>
+    /// build/PlatformServer: a TechEmpower "platform"-style responder on Kestrel's connection pipes,
+    /// with no HTTP stack above the transport (docs/benchmarks.md, "The platform server").
+    /// </summary>
+    Platform,
+}
+
 /// <summary>One benchmark scenario: what is requested, how, and by how many connections.</summary>
 internal sealed record Scenario(
     string Name,
@@ -43,7 +56,8 @@ internal sealed record Scenario(
     int StreamsPerConnection = 1,
     ServerEndpoint Endpoint = ServerEndpoint.Http,
     bool Grpc = false,
-    bool CloseEachConnection = false)
+    bool CloseEachConnection = false,
+    ServerApp App = ServerApp.Sample)
 {
     /// <summary>GET /plaintext or /json over plain HTTP/1.1: answered by a static response, which nginx can serve too.</summary>
     public bool IsStaticResponse => Endpoint == ServerEndpoint.Http && Method == "GET" && Path is ("/plaintext" or "/json")
@@ -75,6 +89,12 @@ internal sealed record Scenario(
         new("grpc-unary", "unary gRPC call /benchmarks.Echo/Say with a 13-byte payload over h2c, 16 connections x 100 streams, h2load", LoadTool.H2Load, GrpcRequest.Path, 16, Method: "POST", StreamsPerConnection: 100, Endpoint: ServerEndpoint.H2c, Grpc: true),
         new("websocket-echo", "64 WebSocket connections on /ws, each echoing 32-byte binary messages one at a time", LoadTool.WebSocket, "/ws", 64, BodyBytes: 32),
         new("upload-16m", "POST /upload (a sink) with 16 MiB bodies, 16 connections", LoadTool.Bombardier, "/upload", 16, Method: "POST", BodyBytes: 16 * 1024 * 1024),
+
+        // TechEmpower's platform tests on the platform server (wrk, as TechEmpower's own runs use),
+        // where the transport's share of the CPU per request is largest.
+        new("platform-plaintext-wrk", "platform server: GET /plaintext, 64 connections, wrk", LoadTool.Wrk, "/plaintext", 64, App: ServerApp.Platform),
+        new("platform-pipelined", "platform server: GET /plaintext, 256 connections, 16 requests per write, wrk", LoadTool.Wrk, "/plaintext", 256, PipelineDepth: 16, App: ServerApp.Platform),
+        new("platform-json", "platform server: GET /json (serialized per request), 64 connections, wrk", LoadTool.Wrk, "/json", 64, App: ServerApp.Platform),
         new("idle-10k", "10,000 idle keep-alive connections after one request each: server memory", LoadTool.Idle, "/plaintext", 10_000),
     ];
 

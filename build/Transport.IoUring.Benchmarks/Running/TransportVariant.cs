@@ -44,6 +44,9 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
         };
     }
 
+    /// <summary>The row with TechEmpower's Sockets settings.</summary>
+    public const string SocketsTechEmpowerName = "sockets-te";
+
     /// <summary>An io_uring row must be served by io_uring: the sample's /transport answers this.</summary>
     public bool ExpectsIoUring => SampleTransport == "iouring";
 
@@ -53,11 +56,20 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
     /// <summary>What the server's /transport must answer for the row to be measured.</summary>
     public string ExpectedServedBy => IsNginx ? NginxReference.Name : ExpectsIoUring ? "io_uring" : "sockets";
 
-    /// <summary>Whether this row runs <paramref name="scenario"/>: nginx serves only the static plaintext and json responses.</summary>
+    /// <summary>
+    /// Whether this row runs <paramref name="scenario"/>: nginx serves only the static plaintext and
+    /// json responses; the baseline row only the sample's scenarios (its directory holds a WebApp
+    /// from another commit, not a platform server).
+    /// </summary>
     public bool Serves(Scenario scenario)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        return !IsNginx || scenario.IsStaticResponse;
+        if (IsNginx)
+        {
+            return scenario.IsStaticResponse;
+        }
+
+        return SampleDirectory is null || scenario.App == ServerApp.Sample;
     }
 
     public static IReadOnlyList<TransportVariant> All { get; } =
@@ -72,6 +84,16 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
                 ["Sockets__UnsafePreferInlineScheduling"] = "true",
             },
             "Sockets with DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 and SocketTransportOptions.UnsafePreferInlineScheduling=true"),
+        // Sockets as TechEmpower's platform entry runs it (docs/benchmarks.md, "sockets-te"): inline
+        // socket completions (its Dockerfiles' environment), and in code UnsafePreferInlineScheduling
+        // and WaitForDataBeforeAllocatingBuffer = false.
+        new(SocketsTechEmpowerName, "sockets", new Dictionary<string, string>
+            {
+                ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1",
+                ["Sockets__UnsafePreferInlineScheduling"] = "true",
+                ["Sockets__WaitForDataBeforeAllocatingBuffer"] = "false",
+            },
+            "Sockets as TechEmpower's platform entry sets it: DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1, UnsafePreferInlineScheduling=true, WaitForDataBeforeAllocatingBuffer=false"),
         new("iouring-inline", "iouring", IoUringOption("UnsafePreferInlineScheduling", "true"),
             "this transport with Kestrel:Transport:IoUring:UnsafePreferInlineScheduling=true"),
         new("iouring-poll", "iouring", IoUringOption("ReceiveMode", "PollAndReceive"),
