@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics.Metrics;
 using Transport.IoUring.Interop;
 
@@ -84,8 +85,52 @@ public sealed class IoUringTransportOptions
     /// <summary>When set, the rings are planned against this RLIMIT_MEMLOCK instead of the process's (tests).</summary>
     internal long? SimulatedLockedMemoryLimit { get; set; }
 
-    /// <summary>Kernel features switched off, to run an older kernel's code path (tests).</summary>
-    internal RingFeatures DisabledFeatures { get; set; }
+    /// <summary>
+    /// io_uring kernel features the transport must not use even where the kernel offers them,
+    /// comma-separated, by the names the start-up log line lists (e.g.
+    /// <c>"DirectDescriptors,ReceiveBundle"</c>): a way around a kernel that misbehaves with one of
+    /// them, and a way to compare paths side by side. The transport then runs the code path it runs
+    /// on a kernel without them. Unknown names fail validation. Defaults to null: everything the
+    /// kernel offers.
+    /// </summary>
+    public string? DisabledKernelFeatures { get; set; }
+
+    /// <summary>
+    /// Kernel features switched off: those set here (tests run an older kernel's code path this way)
+    /// and those named by <see cref="DisabledKernelFeatures"/>.
+    /// </summary>
+    internal RingFeatures DisabledFeatures
+    {
+        get => _disabledFeatures | ParseKernelFeatures(DisabledKernelFeatures, out _);
+        set => _disabledFeatures = value;
+    }
+
+    private RingFeatures _disabledFeatures;
+
+    /// <summary>The features <paramref name="names"/> lists; <paramref name="unknown"/> gets the names that are none.</summary>
+    internal static RingFeatures ParseKernelFeatures(string? names, out List<string> unknown)
+    {
+        unknown = [];
+        var features = RingFeatures.None;
+        if (string.IsNullOrWhiteSpace(names))
+        {
+            return features;
+        }
+
+        foreach (string name in names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (Enum.TryParse<RingFeatures>(name, ignoreCase: true, out var feature) && !int.TryParse(name, out _) && feature != RingFeatures.None)
+            {
+                features |= feature;
+            }
+            else
+            {
+                unknown.Add(name);
+            }
+        }
+
+        return features;
+    }
 
     /// <summary>When not 0, io_uring_setup is treated as failing with this errno (tests of the Sockets fallback).</summary>
     internal int SimulatedSetupErrno { get; set; }

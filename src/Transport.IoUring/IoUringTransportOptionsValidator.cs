@@ -50,6 +50,21 @@ internal sealed class IoUringTransportOptionsValidator : IValidateOptions<IoUrin
             errors.Add($"IoUringTransportOptions.ReceiveMode must be BufferRing or PollAndReceive; it is {(int)o.ReceiveMode}.");
         }
 
+        IoUringTransportOptions.ParseKernelFeatures(o.DisabledKernelFeatures, out var unknownFeatures);
+        if (unknownFeatures.Count > 0)
+        {
+            var known = new List<string>();
+            foreach (var feature in Enum.GetValues<Interop.RingFeatures>())
+            {
+                if (feature is not Interop.RingFeatures.None and not Interop.RingFeatures.All)
+                {
+                    known.Add(feature.ToString());
+                }
+            }
+
+            errors.Add($"IoUringTransportOptions.DisabledKernelFeatures names no kernel feature: {string.Join(", ", unknownFeatures)}. Known: All, {string.Join(", ", known)}.");
+        }
+
         if (o.Backlog < 1)
         {
             errors.Add($"IoUringTransportOptions.Backlog must be at least 1; it is {o.Backlog}.");

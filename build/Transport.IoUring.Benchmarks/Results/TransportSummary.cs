@@ -110,7 +110,8 @@ internal sealed record TransportRatio(
     /// <summary>
     /// The ratio rows of a scenario: every io_uring transport against every Sockets transport
     /// present (iouring / sockets, iouring / sockets-inline, ...), in table order, then the current
-    /// code against its baseline build (iouring / iouring-baseline) when both ran.
+    /// code against its baseline build (iouring / iouring-baseline) when both ran, and the current code
+    /// against itself with kernel features off (iouring / iouring-without-FEATURE).
     /// </summary>
     public static List<TransportRatio> For(IReadOnlyList<TransportSummary> summaries, Func<string, bool> isIoUring)
     {
@@ -137,6 +138,15 @@ internal sealed record TransportRatio(
         if (transports.Contains(TransportVariant.BaselineOf) && transports.Contains(TransportVariant.BaselineName))
         {
             pairs.Add((TransportVariant.BaselineOf, TransportVariant.BaselineName));
+        }
+
+        // A kernel path on against off, in the same build (iouring / iouring-without-FEATURE).
+        if (transports.Contains(TransportVariant.BaselineOf))
+        {
+            foreach (string without in transports.Where(t => t.StartsWith(TransportVariant.WithoutPrefix, StringComparison.Ordinal)))
+            {
+                pairs.Add((TransportVariant.BaselineOf, without));
+            }
         }
 
         return pairs;

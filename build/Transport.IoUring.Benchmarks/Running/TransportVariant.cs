@@ -139,12 +139,33 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
             list.Insert(at < 0 ? list.Count : at + 1, BaselineName);
         }
 
-        var unknown = list.Where(n => n != BaselineName && All.All(t => t.Name != n)).ToList();
+        var unknown = list.Where(n => n != BaselineName && !n.StartsWith(WithoutPrefix, StringComparison.Ordinal) && All.All(t => t.Name != n)).ToList();
         if (unknown.Count > 0)
         {
-            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}, and {BaselineName} with --baseline PATH.");
+            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}, {WithoutPrefix}FEATURE[+FEATURE...], and {BaselineName} with --baseline PATH.");
         }
 
-        return list.Select(n => n == BaselineName ? baseline! : All.First(t => t.Name == n)).ToList();
+        return list.Select(n => n == BaselineName ? baseline! : n.StartsWith(WithoutPrefix, StringComparison.Ordinal) ? Without(n) : All.First(t => t.Name == n)).ToList();
+    }
+
+    /// <summary>Rows "iouring-without-FEATURE[+FEATURE...]": the iouring row with those kernel features switched off.</summary>
+    public const string WithoutPrefix = "iouring-without-";
+
+    /// <summary>
+    /// The "iouring" row with <c>DisabledKernelFeatures</c> set to the features the name lists
+    /// (<c>iouring-without-DirectDescriptors+ReceiveBundle</c>): the same build with and without a
+    /// kernel path, interleaved in one run. The server checks the names (an unknown one fails its start).
+    /// </summary>
+    public static TransportVariant Without(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        string features = name[WithoutPrefix.Length..].Replace('+', ',');
+        if (features.Length == 0 || features.Split(',').Any(f => f.Length == 0))
+        {
+            throw new ArgumentException($"{name}: name the kernel features after {WithoutPrefix}, joined by '+' (e.g. {WithoutPrefix}DirectDescriptors+ReceiveBundle).");
+        }
+
+        return new TransportVariant(name, "iouring", IoUringOption("DisabledKernelFeatures", features),
+            $"this transport with Kestrel:Transport:IoUring:DisabledKernelFeatures={features}");
     }
 }

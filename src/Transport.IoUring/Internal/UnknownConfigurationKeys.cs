@@ -27,6 +27,7 @@ internal sealed class UnknownConfigurationKeys(IConfiguration section) : IConfig
         nameof(IoUringTransportOptions.MaxWriteBufferSize),
         nameof(IoUringTransportOptions.UnsafePreferInlineScheduling),
         nameof(IoUringTransportOptions.PinRingThreads),
+        nameof(IoUringTransportOptions.DisabledKernelFeatures),
     ];
 
     public void Configure(IoUringTransportOptions options)

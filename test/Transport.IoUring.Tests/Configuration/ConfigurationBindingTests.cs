@@ -12,6 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Transport.IoUring.Interop;
 using Xunit;
 
 namespace Transport.IoUring.Tests.Configuration;
@@ -88,5 +89,43 @@ public class ConfigurationBindingTests
         });
         Assert.Contains("IoUringTransportOptions.RingEntries", ex.Message);
         Assert.Contains("1000", ex.Message);
+    }
+
+    [Fact]
+    public async Task KernelFeaturesNamedInConfigurationAreNotUsedByAnyRing()
+    {
+        var available = RingCapabilities.Current.Available;
+        Assert.True((available & RingFeatures.MultishotRecv) != 0 && (available & RingFeatures.RegisteredRingFd) != 0,
+            $"this test needs a kernel that offers MultishotRecv and RegisteredRingFd; it offers {RingCapabilities.Describe(available)}");
+        await using var app = Build(new()
+        {
+            ["Kestrel:Transport:IoUring:RingCount"] = "2",
+            ["Kestrel:Transport:IoUring:DisabledKernelFeatures"] = " multishotRecv , RegisteredRingFd",
+        });
+        await app.StartAsync();
+
+        var factory = app.Services.GetServices<IConnectionListenerFactory>().OfType<IoUringTransportFactory>().Single();
+        Assert.All(factory.RingGroup.Rings!, ring =>
+        {
+            Assert.Equal(RingFeatures.None, ring.Features & (RingFeatures.MultishotRecv | RingFeatures.RegisteredRingFd));
+            Assert.NotEqual(RingFeatures.None, ring.Features & RingFeatures.ProvidedBufferRing); // only those two are off
+            Assert.False(ring.KernelRing.UsesRegisteredRingFd);
+        });
+
+        using var client = new HttpClient();
+        Assert.Equal("io_uring", await client.GetStringAsync(app.Urls.First() + "/transport"));
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task AnUnknownKernelFeatureNameFailsStartAndListsTheKnownOnes()
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(async () =>
+        {
+            await using var app = Build(new() { ["Kestrel:Transport:IoUring:DisabledKernelFeatures"] = "MultishotRecv,Bundles,7" });
+            await app.StartAsync();
+        });
+        Assert.Contains("IoUringTransportOptions.DisabledKernelFeatures names no kernel feature: Bundles, 7.", ex.Message);
+        Assert.Contains("MultishotRecv", ex.Message);
     }
 }
