@@ -25,6 +25,13 @@ namespace Transport.IoUring.Interop;
 /// used it up. Kernel and transport both keep the current offset of such a buffer; the CQE carries
 /// only the buffer id and the count. This ring keeps that offset per buffer id.
 /// </para>
+/// <para>
+/// Both rely on completions being handled in the order the kernel took the buffers, as the
+/// kernel's own accounting does: a recv that selects from a buffer ring commits its buffers and
+/// posts its CQE under the ring lock (with DEFER_TASKRUN every recv runs on the ring's thread), and
+/// the transport never sets IOSQE_ASYNC, which the kernel's incremental-consumption patch names as
+/// the case where a buffer is consumed whole whatever the read's size.
+/// </para>
 /// </remarks>
 internal sealed unsafe class ProvidedBufferRing : IDisposable
 {
