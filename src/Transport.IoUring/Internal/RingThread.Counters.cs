@@ -12,6 +12,12 @@ internal sealed partial class RingThread
     /// <summary>Reads that went into registered pipe memory (IORING_OP_READ_FIXED).</summary>
     public long FixedBufferReads => _registeredSlabs?.FixedBufferReads ?? 0;
 
+    /// <summary>Receive completions that filled more than one provided buffer (receive bundles, 6.10).</summary>
+    public long MultiBufferCompletions => _bufferRing?.MultiBufferCompletions ?? 0;
+
+    /// <summary>Receive completions that continued a provided buffer earlier ones had partly used (incremental consumption, 6.12).</summary>
+    public long PartialBufferReuses => _bufferRing?.PartialBufferReuses ?? 0;
+
     /// <summary>The pool slabs registered with this ring's kernel table (null unless PollAndReceive uses registered buffers).</summary>
     public RegisteredSlabs? RegisteredSlabs => _registeredSlabs;
 

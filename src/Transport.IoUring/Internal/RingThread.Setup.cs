@@ -34,13 +34,20 @@ internal sealed partial class RingThread
         {
             if ((Features & RingFeatures.ProvidedBufferRing) != 0)
             {
-                _bufferRing = new ProvidedBufferRing(_ring, groupId: 1, _options.BufferRingEntries, _options.BufferRingBufferSize);
+                _bufferRing = new ProvidedBufferRing(_ring, groupId: 1, _options.BufferRingEntries, _options.BufferRingBufferSize, incremental: (Features & RingFeatures.IncrementalBuffers) != 0);
             }
             else
             {
                 IoUringLog.BufferRingUnavailable(_logger, Id);
                 ReceiveMode = IoUringReceiveMode.PollAndReceive;
             }
+        }
+
+        // Bundles and incremental consumption are ways of using the provided-buffer ring; without
+        // one (PollAndReceive) the ring does not use them, and says so in Features.
+        if (_bufferRing is null)
+        {
+            Features &= ~(RingFeatures.ReceiveBundle | RingFeatures.IncrementalBuffers);
         }
 
         // Registered buffers serve reads straight into pipe memory, i.e. PollAndReceive; in

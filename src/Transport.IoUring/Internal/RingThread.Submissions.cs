@@ -28,18 +28,18 @@ internal sealed partial class RingThread
         _ring!.PrepareTimeout(timeout, userData);
     }
 
-    /// <summary>A multishot recv picking buffers from this ring's provided-buffer ring.</summary>
+    /// <summary>A multishot recv picking buffers from this ring's provided-buffer ring (bundles where the ring uses them).</summary>
     public void ReceiveMultishot(int fd, ulong userData)
     {
         MakeRoom();
-        _ring!.PrepareRecvMultishot(fd, _bufferRing!.GroupId, userData);
+        _ring!.PrepareRecvMultishot(fd, _bufferRing!.GroupId, ReceivesBundles, userData);
     }
 
-    /// <summary>One recv picking a buffer from this ring's provided-buffer ring.</summary>
+    /// <summary>One recv picking buffers from this ring's provided-buffer ring (bundles where the ring uses them).</summary>
     public void ReceiveOnce(int fd, ulong userData)
     {
         MakeRoom();
-        _ring!.PrepareRecvSelect(fd, _bufferRing!.GroupId, userData);
+        _ring!.PrepareRecvSelect(fd, _bufferRing!.GroupId, ReceivesBundles, userData);
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ internal readonly struct Completion
         get => (ushort)(_flags >> CqeFlags.BufferShift);
     }
 
+    /// <summary>IORING_CQE_F_BUF_MORE (6.12): the kernel goes on filling the incrementally consumed buffer <see cref="BufferId"/>.</summary>
+    public bool HasBufferMore => (_flags & CqeFlags.BufMore) != 0;
+
     /// <summary>IORING_CQE_F_SOCK_NONEMPTY: the socket still had data queued after this receive.</summary>
     public bool SocketNonEmpty => (_flags & CqeFlags.SockNonEmpty) != 0;
 

@@ -65,6 +65,7 @@ internal static class Features
     public const uint RsrcTags = 1u << 10;    // 5.13
     public const uint CqeSkip = 1u << 11;     // 5.17
     public const uint LinkedFile = 1u << 12;  // 5.17
+    public const uint RecvSendBundle = 1u << 14; // 6.10: IORING_RECVSEND_BUNDLE is accepted on recv and send
 }
 
 /// <summary>Offsets passed to mmap(2) on the ring fd to map each of its regions.</summary>
@@ -108,6 +109,12 @@ internal static class RegisterOp
     public const uint UnregisterPbufRing = 23;
 }
 
+/// <summary>Flags of struct io_uring_buf_reg (IORING_REGISTER_PBUF_RING), in the field the 6.1 header still calls pad.</summary>
+internal static class PbufRingFlags
+{
+    public const ushort Incremental = 2;   // IOU_PBUF_RING_INC, 6.12: a buffer is consumed in parts
+}
+
 internal static class RsrcFlags
 {
     public const uint RegisterSparse = 1u << 0;   // IORING_RSRC_REGISTER_SPARSE, 5.19
@@ -124,6 +131,7 @@ internal static class CqeFlags
     public const uint More = 1u << 1;
     public const uint SockNonEmpty = 1u << 2;
     public const uint Notif = 1u << 3;
+    public const uint BufMore = 1u << 4;      // 6.12: an incrementally consumed buffer stays with the kernel for more
     public const int BufferShift = 16;
 
     /// <summary>In the result of a zero-copy notification: the kernel copied the data after all (6.2).</summary>
@@ -145,6 +153,7 @@ internal static class IoPrioFlags
     public const ushort RecvMultishot = 1 << 1;    // 6.0
     public const ushort RecvSendFixedBuf = 1 << 2;
     public const ushort SendZcReportUsage = 1 << 3; // 6.2
+    public const ushort RecvSendBundle = 1 << 4;   // 6.10: one recv fills several provided buffers
     public const ushort AcceptMultishot = 1 << 0;  // 5.19
 }
 

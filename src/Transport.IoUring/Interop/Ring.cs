@@ -206,6 +206,15 @@ internal sealed unsafe class Ring : IDisposable
     // makes room first (FreeSubmissionEntries, then Submit): a full ring here is a bug, never a
     // hidden io_uring_enter.
 
+    // IORING_RECVSEND_BUNDLE rides in the recv's ioprio beside IORING_RECV_MULTISHOT.
+    private static void MarkBundle(Sqe* sqe, bool bundle)
+    {
+        if (bundle)
+        {
+            sqe->IoPrio |= IoPrioFlags.RecvSendBundle;
+        }
+    }
+
     public void PrepareNop(ulong userData) => SqePrep.Nop(NextSqe(), userData);
 
     public void PrepareAccept(int listenFd, bool multishot, ulong userData) => SqePrep.Accept(NextSqe(), listenFd, multishot, userData);
@@ -214,9 +223,21 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(NextSqe(), fd, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
 
-    public void PrepareRecvMultishot(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvMultishot(NextSqe(), fd, bufferGroup, userData);
+    /// <summary>Multishot recv from a provided-buffer group; with <paramref name="bundle"/> (6.10) one completion may fill several buffers.</summary>
+    public void PrepareRecvMultishot(int fd, ushort bufferGroup, bool bundle, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        SqePrep.RecvMultishot(sqe, fd, bufferGroup, userData);
+        MarkBundle(sqe, bundle);
+    }
 
-    public void PrepareRecvSelect(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvSelect(NextSqe(), fd, bufferGroup, userData);
+    /// <summary>Single-shot recv from a provided-buffer group; with <paramref name="bundle"/> (6.10) it may fill several buffers.</summary>
+    public void PrepareRecvSelect(int fd, ushort bufferGroup, bool bundle, ulong userData)
+    {
+        Sqe* sqe = NextSqe();
+        SqePrep.RecvSelect(sqe, fd, bufferGroup, userData);
+        MarkBundle(sqe, bundle);
+    }
 
     public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
 

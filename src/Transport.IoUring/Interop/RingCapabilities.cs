@@ -169,6 +169,18 @@ internal sealed unsafe class RingCapabilities
             if (ProvidedBufferRing.IsSupported(ring))
             {
                 caps.Available |= RingFeatures.ProvidedBufferRing;
+
+                // Bundles came with their own feature bit (6.10); incremental consumption is a
+                // registration flag that older kernels refuse with EINVAL (6.12).
+                if ((ring.Features & Features.RecvSendBundle) != 0)
+                {
+                    caps.Available |= RingFeatures.ReceiveBundle;
+                }
+
+                if (ProvidedBufferRing.IsSupported(ring, incremental: true))
+                {
+                    caps.Available |= RingFeatures.IncrementalBuffers;
+                }
             }
 
             using (var table = RegisteredBufferTable.TryCreate(ring, 1, out _))

@@ -16,8 +16,10 @@ namespace Transport.IoUring.Tests.Fuzz;
 
 /// <summary>
 /// Differential fuzzing: seeded random HTTP/1.1 traffic (<see cref="FuzzCaseGenerator"/>) sent over
-/// raw sockets to the sample server on io_uring (both receive modes, alternating by case) and on
-/// Kestrel's Sockets transport, the oracle; what comes back is compared by the rules of
+/// raw sockets to the sample server on io_uring (both receive modes, and BufferRing once more with
+/// a ring of four 1 KiB buffers, so that receives exhaust it and bundles and incrementally consumed
+/// buffers span and share buffers; taking turns by case) and on Kestrel's Sockets transport, the
+/// oracle; what comes back is compared by the rules of
 /// <see cref="FuzzComparison"/>. The CI run is bounded by <see cref="FuzzSettings.DefaultSeconds"/>;
 /// FUZZ_SEED, FUZZ_CASES, FUZZ_SECONDS and FUZZ_CASE make longer runs and replays (docs/reliability.md).
 /// </summary>
@@ -43,6 +45,18 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
             SampleServerProcess.StartAsync(new() { Transport = "sockets", Environment = environment }),
             SampleServerProcess.StartAsync(new() { Transport = candidateTransport, Environment = environment }),
             SampleServerProcess.StartAsync(new() { Transport = candidateTransport, Environment = new Dictionary<string, string>(environment) { ["Kestrel__Transport__IoUring__ReceiveMode"] = "PollAndReceive" } }),
+
+            // Four 1 KiB provided buffers: receives run the ring empty (ENOBUFS), bundles span
+            // buffers and incrementally consumed buffers are shared between connections at once.
+            SampleServerProcess.StartAsync(new()
+            {
+                Transport = candidateTransport,
+                Environment = new Dictionary<string, string>(environment)
+                {
+                    ["Kestrel__Transport__IoUring__BufferRingEntries"] = "4",
+                    ["Kestrel__Transport__IoUring__BufferRingBufferSize"] = "1024",
+                },
+            }),
         };
         try
         {
@@ -61,11 +75,17 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         await using var sockets = starting[0].Result;
         await using var bufferRing = starting[1].Result;
         await using var pollAndReceive = starting[2].Result;
+        await using var tinyBufferRing = starting[3].Result;
         var oracle = EndPointOf(sockets);
-        var candidates = new[] { (Server: bufferRing, EndPoint: EndPointOf(bufferRing)), (Server: pollAndReceive, EndPoint: EndPointOf(pollAndReceive)) };
+        var candidates = new[]
+        {
+            (Server: bufferRing, EndPoint: EndPointOf(bufferRing), Mode: "BufferRing"),
+            (Server: pollAndReceive, EndPoint: EndPointOf(pollAndReceive), Mode: "PollAndReceive"),
+            (Server: tinyBufferRing, EndPoint: EndPointOf(tinyBufferRing), Mode: "BufferRing with 4 × 1 KiB buffers"),
+        };
 
         Assert.Equal("sockets", await TransportOfAsync(oracle));
-        foreach (var (_, endPoint) in candidates)
+        foreach (var (_, endPoint, _) in candidates)
         {
             Assert.Equal(candidateAnswer, await TransportOfAsync(endPoint));
         }
@@ -74,6 +94,18 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         {
             Assert.Contains("receive mode BufferRing", bufferRing.Output, StringComparison.Ordinal);
             Assert.Contains("receive mode PollAndReceive", pollAndReceive.Output, StringComparison.Ordinal);
+            Assert.Contains("receive mode BufferRing", tinyBufferRing.Output, StringComparison.Ordinal);
+
+            // Where the kernel has them, the BufferRing servers receive in bundles from incrementally consumed buffers.
+            var available = Transport.IoUring.Interop.RingCapabilities.Current.Available;
+            foreach (var feature in new[] { Transport.IoUring.Interop.RingFeatures.ReceiveBundle, Transport.IoUring.Interop.RingFeatures.IncrementalBuffers })
+            {
+                if ((available & feature) != 0)
+                {
+                    Assert.Matches($"features in use: [^\\n]*{feature}", tinyBufferRing.Output);
+                    Assert.Matches($"features in use: [^\\n]*{feature}", bufferRing.Output);
+                }
+            }
         }
 
         var failures = new List<string>();
@@ -84,8 +116,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         {
             int index = settings.CaseIndex(played);
             var fuzzCase = FuzzCaseGenerator.Generate(settings.Seed, index);
-            var (candidateServer, candidateEndPoint) = candidates[index % 2];
-            string mode = candidateServer == bufferRing ? "BufferRing" : "PollAndReceive";
+            var (_, candidateEndPoint, mode) = candidates[index % candidates.Length];
             FuzzOutcome[] outcomes;
             try
             {
@@ -105,7 +136,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
                 failures.Add(DescribeFailure(settings, fuzzCase, mode, difference, outcomes[0], outcomes[1]));
             }
 
-            foreach (var server in new[] { sockets, bufferRing, pollAndReceive })
+            foreach (var server in new[] { sockets, bufferRing, pollAndReceive, tinyBufferRing })
             {
                 Assert.False(server.HasExited, $"A sample server exited during case {index} of seed {settings.Seed}.{server.Describe()}");
             }
@@ -115,7 +146,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         output.WriteLine(tally.ToString());
 
         // Still serving, on the transport they started on.
-        foreach (var (_, endPoint) in candidates)
+        foreach (var (_, endPoint, _) in candidates)
         {
             Assert.Equal(candidateAnswer, await TransportOfAsync(endPoint));
         }

@@ -197,6 +197,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "RsrcTags" => "RSRC_TAGS",
             "CqeSkip" => "CQE_SKIP",
             "LinkedFile" => "LINKED_FILE",
+            "RecvSendBundle" => "RECVSEND_BUNDLE",
             _ => Unmapped(name),
         }),
         (typeof(MmapOffsets), name => name switch
@@ -243,6 +244,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "More" => "IORING_CQE_F_MORE",
             "SockNonEmpty" => "IORING_CQE_F_SOCK_NONEMPTY",
             "Notif" => "IORING_CQE_F_NOTIF",
+            "BufMore" => "IORING_CQE_F_BUF_MORE",
             "BufferShift" => "IORING_CQE_BUFFER_SHIFT",
             "NotifUsageZcCopied" => "IORING_NOTIF_USAGE_ZC_COPIED",
             _ => Unmapped(name),
@@ -262,6 +264,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "RecvMultishot" => "IORING_RECV_MULTISHOT",
             "RecvSendFixedBuf" => "IORING_RECVSEND_FIXED_BUF",
             "SendZcReportUsage" => "IORING_SEND_ZC_REPORT_USAGE",
+            "RecvSendBundle" => "IORING_RECVSEND_BUNDLE",
             "AcceptMultishot" => "IORING_ACCEPT_MULTISHOT",
             _ => Unmapped(name),
         }),
@@ -269,6 +272,11 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         {
             "All" => "IORING_ASYNC_CANCEL_ALL",
             "Fd" => "IORING_ASYNC_CANCEL_FD",
+            _ => Unmapped(name),
+        }),
+        (typeof(PbufRingFlags), name => name switch
+        {
+            "Incremental" => "IOU_PBUF_RING_INC",
             _ => Unmapped(name),
         }),
         (typeof(RsrcFlags), name => name switch
@@ -294,6 +302,10 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
     /// </summary>
     public static readonly Dictionary<string, Version> NewerThanHeader = new()
     {
+        ["IORING_FEAT_RECVSEND_BUNDLE"] = new(6, 10),
+        ["IORING_RECVSEND_BUNDLE"] = new(6, 10),
+        ["IORING_CQE_F_BUF_MORE"] = new(6, 12),
+        ["IOU_PBUF_RING_INC"] = new(6, 12),
     };
 
     [Fact]

@@ -29,6 +29,9 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.SubmitAll),
             nameof(RingFeatures.RegisteredRingFd),
             nameof(RingFeatures.RegisteredBuffers),
+            nameof(RingFeatures.ReceiveBundle),
+            nameof(RingFeatures.IncrementalBuffers),
+            "ReceiveBundle, IncrementalBuffers",
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)

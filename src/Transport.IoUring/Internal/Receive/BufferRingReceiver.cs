@@ -5,8 +5,9 @@ namespace Transport.IoUring.Internal.Receive;
 
 /// <summary>
 /// <see cref="IoUringReceiveMode.BufferRing"/>: one multishot recv picks buffers from the ring's
-/// provided-buffer ring; each completion is copied into the input pipe and its buffer handed back
-/// at once. Beside it, a hang-up poll (POLLRDHUP; POLLERR and POLLHUP are always reported) catches
+/// provided-buffer ring; each completion is copied into the input pipe and its buffers handed back
+/// at once (6.10: a completion may fill several, a bundle; 6.12: a buffer may be used in parts and
+/// goes back when the kernel is done with it; see <see cref="ProvidedBufferRing"/>). Beside it, a hang-up poll (POLLRDHUP; POLLERR and POLLHUP are always reported) catches
 /// what the multishot recv can miss: the kernel's multishot recv stops retrying when a recv leaves
 /// the queue empty and waits for the next wake-up, so an RST that arrived while bytes were queued
 /// has already spent its wake-up and its error is never reported. When the poll fires, the
@@ -23,6 +24,7 @@ internal sealed class BufferRingReceiver : Receiver
     private readonly ProvidedBufferRing _bufferRing;
     private readonly bool _multishotRecv;
     private readonly bool _multishotPoll;
+    private readonly bool _bundles;
     private OperationState _recv;
     private OperationState _hangUpPoll;
     private bool _recvIsMultishot;
@@ -33,6 +35,7 @@ internal sealed class BufferRingReceiver : Receiver
         _bufferRing = RingThread.BufferRing!;
         _multishotRecv = (RingThread.Features & RingFeatures.MultishotRecv) != 0;
         _multishotPoll = (RingThread.Features & RingFeatures.MultishotPoll) != 0;
+        _bundles = RingThread.ReceivesBundles;
     }
 
     public override bool IsFinished => Phase == ReceivePhase.Ended && _recv == OperationState.Idle && _hangUpPoll == OperationState.Idle;
@@ -69,14 +72,17 @@ internal sealed class BufferRingReceiver : Receiver
         int result = completion.Result;
         if (result > 0)
         {
-            ushort bufferId = completion.BufferId;
-            if (Phase != ReceivePhase.Ended)
+            // One buffer, or with a bundle several in ring order; with incremental consumption the
+            // first may continue a buffer earlier reads (of any connection) began.
+            int buffers = _bufferRing.Take(completion.BufferId, result, completion.HasBufferMore, _bundles);
+            for (int i = 0; i < buffers && Phase != ReceivePhase.Ended; i++)
             {
-                Connection.OnReceived(_bufferRing.GetBuffer(bufferId, result));
+                Connection.OnReceived(_bufferRing.Segment(i));
             }
 
-            // Copied (or, once the input pipe is complete, with nowhere to go): the buffer goes back.
-            _bufferRing.Add(bufferId);
+            // Copied (or, once the input pipe is complete, with nowhere to go): the buffers go back,
+            // except one the kernel is still filling.
+            _bufferRing.Release();
         }
         else if (result == -Errno.ENOBUFS)
         {
