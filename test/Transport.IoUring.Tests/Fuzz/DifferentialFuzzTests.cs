@@ -57,6 +57,18 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
                     ["Kestrel__Transport__IoUring__BufferRingBufferSize"] = "1024",
                 },
             }),
+
+            // The same tiny ring as a kernel before 6.10 runs it: one whole buffer per receive.
+            SampleServerProcess.StartAsync(new()
+            {
+                Transport = candidateTransport,
+                Environment = new Dictionary<string, string>(environment)
+                {
+                    ["Kestrel__Transport__IoUring__BufferRingEntries"] = "4",
+                    ["Kestrel__Transport__IoUring__BufferRingBufferSize"] = "1024",
+                    ["Kestrel__Transport__IoUring__DisabledKernelFeatures"] = "ReceiveBundle,IncrementalBuffers",
+                },
+            }),
         };
         try
         {
@@ -76,12 +88,14 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
         await using var bufferRing = starting[1].Result;
         await using var pollAndReceive = starting[2].Result;
         await using var tinyBufferRing = starting[3].Result;
+        await using var tinyWholeBuffers = starting[4].Result;
         var oracle = EndPointOf(sockets);
         var candidates = new[]
         {
             (Server: bufferRing, EndPoint: EndPointOf(bufferRing), Mode: "BufferRing"),
             (Server: pollAndReceive, EndPoint: EndPointOf(pollAndReceive), Mode: "PollAndReceive"),
             (Server: tinyBufferRing, EndPoint: EndPointOf(tinyBufferRing), Mode: "BufferRing with 4 × 1 KiB buffers"),
+            (Server: tinyWholeBuffers, EndPoint: EndPointOf(tinyWholeBuffers), Mode: "BufferRing with 4 × 1 KiB buffers, without bundles and incremental buffers"),
         };
 
         Assert.Equal("sockets", await TransportOfAsync(oracle));
@@ -105,7 +119,11 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
                     Assert.Matches($"features in use: [^\\n]*{feature}", tinyBufferRing.Output);
                     Assert.Matches($"features in use: [^\\n]*{feature}", bufferRing.Output);
                 }
+
+                Assert.DoesNotMatch($"features in use: [^\\n]*{feature}", tinyWholeBuffers.Output);
             }
+
+            Assert.Contains("receive mode BufferRing", tinyWholeBuffers.Output, StringComparison.Ordinal);
         }
 
         var failures = new List<string>();
@@ -136,7 +154,7 @@ public class DifferentialFuzzTests(ITestOutputHelper output)
                 failures.Add(DescribeFailure(settings, fuzzCase, mode, difference, outcomes[0], outcomes[1]));
             }
 
-            foreach (var server in new[] { sockets, bufferRing, pollAndReceive, tinyBufferRing })
+            foreach (var server in new[] { sockets, bufferRing, pollAndReceive, tinyBufferRing, tinyWholeBuffers })
             {
                 Assert.False(server.HasExited, $"A sample server exited during case {index} of seed {settings.Seed}.{server.Describe()}");
             }
