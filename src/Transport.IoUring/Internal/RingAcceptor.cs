@@ -9,8 +9,21 @@ namespace Transport.IoUring.Internal;
 /// older kernels) whose every completion becomes a connection on this ring. EMFILE/ENFILE back
 /// off with a ring timeout and retry; the acceptor never spins and never gives up on them.
 /// </summary>
-internal sealed class RingAcceptor : IRingSlotOwner
+/// <remarks>
+/// With direct descriptors the accept puts the socket into the ring's fixed-file table and writes
+/// the peer's address into this acceptor's buffer. That accept is single-shot (a multishot one
+/// would write every connection's address into the one buffer before the CQEs are read), so a
+/// ring runs <see cref="DirectLanes"/> acceptors per listen socket, each with its own buffer, to
+/// take several connections per turn as a multishot accept does. A full table completes the
+/// accept with ENFILE, which backs off like fd exhaustion.
+/// </remarks>
+internal sealed unsafe class RingAcceptor : IRingSlotOwner
 {
+    /// <summary>Single-shot direct accepts armed per ring and listen socket.</summary>
+    public const int DirectLanes = 8;
+
+    private const int AddressCapacity = 128; // sizeof(struct sockaddr_storage)
+
     private const int MaxBackoffMs = 1000;
 
     /// <summary>Fds kept free for the rest of the process: an accepted fd numbered this close to RLIMIT_NOFILE is closed again.</summary>
@@ -27,6 +40,9 @@ internal sealed class RingAcceptor : IRingSlotOwner
     private readonly IoUringConnectionListener _listener;
     private readonly int _listenFd;
     private readonly bool _multishot;
+    private readonly int _lane;
+    private bool _direct;
+    private byte* _address;          // direct: sockaddr_storage, then the socklen_t the kernel fills in
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeoutSpec? _backoff;
     private int _backoffMs;
@@ -36,8 +52,9 @@ internal sealed class RingAcceptor : IRingSlotOwner
     private bool _failed;
     private bool _finished;
 
-    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd)
+    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd, int lane = 0)
     {
+        _lane = lane;
         _ringThread = ringThread;
         _listener = listener;
         _listenFd = listenFd;
@@ -61,6 +78,20 @@ internal sealed class RingAcceptor : IRingSlotOwner
     public void Attach()
     {
         Debug.Assert(_ringThread.IsOnRingThread);
+        _direct = _ringThread.FixedFiles is not null && _listener.AllowsDirectDescriptors;
+        if (_lane > 0 && !_direct)
+        {
+            // The ring has no fixed-file table after all: lane 0's multishot accept serves alone.
+            _finished = true;
+            _stopped.TrySetResult();
+            return;
+        }
+
+        if (_direct)
+        {
+            _address = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(AddressCapacity + sizeof(uint));
+        }
+
         Slot = _ringThread.Slots.Reserve(out uint generation);
         Generation = generation;
         _ringThread.Slots.Occupy(Slot, this);
@@ -91,6 +122,12 @@ internal sealed class RingAcceptor : IRingSlotOwner
         }
 
         int result = completion.Result;
+        if (_direct)
+        {
+            OnDirectAcceptCompleted(result);
+            return;
+        }
+
         if (result >= 0 && result >= FdCeiling())
         {
             // The process is about to run out of fds. Connections must not take the last ones:
@@ -114,7 +151,50 @@ internal sealed class RingAcceptor : IRingSlotOwner
         }
         else
         {
-            int errno = -result;
+            OnAcceptFailed(-result);
+        }
+
+        if (!_armed && !_timerArmed && !_stopping && !_failed)
+        {
+            Arm();
+        }
+
+        TryFinishStop();
+    }
+
+    // res is the fixed-file slot the kernel picked: fds are not involved, so no fd ceiling either.
+    private void OnDirectAcceptCompleted(int result)
+    {
+        if (result >= 0)
+        {
+            _backoffMs = 0;
+            if (_stopping)
+            {
+                _ringThread.CloseDirect(result);
+            }
+            else
+            {
+                uint length = *(uint*)(_address + AddressCapacity);
+                var remote = SocketAddressParser.ToIPEndPoint(_address, length);
+                _ringThread.Connections.AcceptDirect(result, remote, _listener);
+            }
+        }
+        else
+        {
+            OnAcceptFailed(-result);
+        }
+
+        if (!_armed && !_timerArmed && !_stopping && !_failed)
+        {
+            Arm();
+        }
+
+        TryFinishStop();
+    }
+
+    private void OnAcceptFailed(int errno)
+    {
+        {
             switch (errno)
             {
                 case Errno.ECANCELED:
@@ -130,7 +210,10 @@ internal sealed class RingAcceptor : IRingSlotOwner
                     _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
                     if (_backoffLog.ShouldReport(out int suppressed))
                     {
-                        IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs, suppressed);
+                        string error = _direct && errno == Errno.ENFILE
+                            ? LibC.Describe(errno) + ": the ring's fixed-file table is full"
+                            : LibC.Describe(errno);
+                        IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", error, _backoffMs, suppressed);
                     }
 
                     if (_armed)
@@ -147,13 +230,6 @@ internal sealed class RingAcceptor : IRingSlotOwner
                     break;
             }
         }
-
-        if (!_armed && !_timerArmed && !_stopping && !_failed)
-        {
-            Arm();
-        }
-
-        TryFinishStop();
     }
 
     private void OnRetryTimerCompleted()
@@ -191,7 +267,16 @@ internal sealed class RingAcceptor : IRingSlotOwner
 
     private void Arm()
     {
-        _ringThread.Accept(_listenFd, _multishot, AcceptUserData);
+        if (_direct)
+        {
+            *(uint*)(_address + AddressCapacity) = AddressCapacity;
+            _ringThread.AcceptDirect(_listenFd, (nint)_address, (nint)(_address + AddressCapacity), AcceptUserData);
+        }
+        else
+        {
+            _ringThread.Accept(_listenFd, _multishot, AcceptUserData);
+        }
+
         _armed = true;
     }
 
@@ -227,6 +312,12 @@ internal sealed class RingAcceptor : IRingSlotOwner
         _ringThread.Slots.Free(Slot);
         _backoff?.Dispose();
         _backoff = null;
+        if (_address != null)
+        {
+            // No accept is in flight: nothing writes here any more.
+            System.Runtime.InteropServices.NativeMemory.Free(_address);
+            _address = null;
+        }
 
         _stopped.TrySetResult();
     }

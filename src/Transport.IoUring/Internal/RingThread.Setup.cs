@@ -8,7 +8,7 @@ namespace Transport.IoUring.Internal;
 // The kernel objects of a ring: created on the ring's own thread when it starts (SINGLE_ISSUER
 // allows only the creating task to submit), freed when its loop ends. Registered pipe memory is
 // looked up here too.
-internal sealed partial class RingThread
+internal sealed unsafe partial class RingThread
 {
     private void Initialize()
     {
@@ -59,11 +59,30 @@ internal sealed partial class RingThread
             _registeredSlabs = new RegisteredSlabs(_registeredBuffers, MemoryPool, this, _logger);
         }
 
+        if ((Features & RingFeatures.DirectDescriptors) != 0)
+        {
+            int slots = _options.DirectDescriptorSlots > 0
+                ? _options.DirectDescriptorSlots
+                : (int)Math.Min(LibC.OpenFileLimit(), MaxDirectDescriptors);
+            _fixedFiles = FixedFileTable.TryCreate(_ring, slots, out int filesErrno);
+            if (_fixedFiles is null)
+            {
+                IoUringLog.DirectDescriptorsUnavailable(_logger, Id, slots, LibC.Describe(filesErrno));
+                Features &= ~RingFeatures.DirectDescriptors;
+            }
+            else
+            {
+                _lingerZero = LibC.AllocateLingerZero();
+            }
+        }
+
         ArmWake();
     }
 
     private void Teardown()
     {
+        _fixedFiles?.Dispose();
+        _fixedFiles = null;
         _registeredBuffers?.Dispose();
         _registeredBuffers = null;
         _bufferRing?.Dispose();
@@ -82,6 +101,13 @@ internal sealed partial class RingThread
 
         MemoryPool.Dispose();
         GatherLists.Dispose();
+        if (_lingerZero != 0)
+        {
+            // The kernel copies a socket command's value when it issues it; the ring is closed.
+            System.Runtime.InteropServices.NativeMemory.Free((void*)_lingerZero);
+        }
+
+        _lingerZero = 0;
     }
 
     /// <summary>

@@ -87,6 +87,14 @@ internal static unsafe partial class LibC
 
     public static void SetNoDelay(int fd) => SetIntOption(fd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
 
+    /// <summary>A native struct linger {on, 0} for SO_LINGER socket commands; free with NativeMemory.Free.</summary>
+    public static nint AllocateLingerZero()
+    {
+        var linger = (Linger*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)sizeof(Linger));
+        *linger = new Linger { OnOff = 1, Seconds = 0 };
+        return (nint)linger;
+    }
+
     /// <summary>SO_LINGER {on, 0}: close() then sends RST and drops unsent data.</summary>
     public static void SetLingerZero(int fd)
     {

@@ -210,19 +210,35 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareAccept(int listenFd, bool multishot, ulong userData) => SqePrep.Accept(NextSqe(), listenFd, multishot, userData);
 
-    public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
+    public void PrepareRecv(SocketTarget socket, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, msgFlags, userData);
 
-    public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(NextSqe(), fd, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
+    public void PrepareReadFixed(SocketTarget socket, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
 
-    public void PrepareRecvMultishot(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvMultishot(NextSqe(), fd, bufferGroup, userData);
+    public void PrepareRecvMultishot(SocketTarget socket, ushort bufferGroup, ulong userData) => SqePrep.RecvMultishot(socket.Apply(NextSqe()), socket.FdOrSlot, bufferGroup, userData);
 
-    public void PrepareRecvSelect(int fd, ushort bufferGroup, ulong userData) => SqePrep.RecvSelect(NextSqe(), fd, bufferGroup, userData);
+    public void PrepareRecvSelect(SocketTarget socket, ushort bufferGroup, ulong userData) => SqePrep.RecvSelect(socket.Apply(NextSqe()), socket.FdOrSlot, bufferGroup, userData);
 
-    public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
+    public void PrepareSend(SocketTarget socket, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, msgFlags, userData);
 
-    public void PrepareSendMsg(int fd, IoVecBuffer message, int msgFlags, ulong userData) => SqePrep.SendMsg(NextSqe(), fd, message.Header, msgFlags, userData);
+    public void PrepareSendMsg(SocketTarget socket, IoVecBuffer message, int msgFlags, ulong userData) => SqePrep.SendMsg(socket.Apply(NextSqe()), socket.FdOrSlot, message.Header, msgFlags, userData);
 
-    public void PreparePollAdd(int fd, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(NextSqe(), fd, events, multishot, userData);
+    public void PreparePollAdd(SocketTarget socket, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(socket.Apply(NextSqe()), socket.FdOrSlot, events, multishot, userData);
+
+    public void PrepareAcceptDirect(int listenFd, nint address, nint addressLength, ulong userData) => SqePrep.AcceptDirect(NextSqe(), listenFd, (byte*)address, (uint*)addressLength, userData);
+
+    public void PrepareCloseDirect(int slot, ulong userData, bool skipSuccess)
+    {
+        Sqe* sqe = NextSqe();
+        SqePrep.CloseDirect(sqe, slot, userData);
+        if (skipSuccess)
+        {
+            sqe->Flags |= SqeFlags.CqeSkipSuccess;
+        }
+    }
+
+    public void PrepareShutdown(SocketTarget socket, int how, ulong userData) => SqePrep.Shutdown(socket.Apply(NextSqe()), socket.FdOrSlot, how, userData);
+
+    public void PrepareSetSocketOption(SocketTarget socket, int level, int optionName, nint value, int length, ulong userData) => SqePrep.SetSocketOption(socket.Apply(NextSqe()), socket.FdOrSlot, level, optionName, (void*)value, length, userData);
 
     public void PrepareRead(EventFd eventFd, ulong userData) => SqePrep.Read(NextSqe(), eventFd.Fd, eventFd.Buffer, sizeof(ulong), userData);
 
