@@ -120,7 +120,11 @@ internal sealed unsafe partial class RingThread
         _ring!.PrepareCloseDirect(slot, UserData.Pack(OperationKind.CloseDirect, slot, 0), skipSuccess: true);
     }
 
-    internal void OnDirectCloseFailed() => DirectCloseFailures++;
+    internal void OnDirectCloseFailed()
+    {
+        DirectCloseFailures++;
+        _ring!.OnSkippedCompletionReaped();
+    }
 
     /// <summary>Cancels the request with <paramref name="targetUserData"/>; the cancel's own completion is ignored.</summary>
     public void Cancel(ulong targetUserData)

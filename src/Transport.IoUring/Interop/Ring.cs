@@ -224,6 +224,21 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PreparePollAdd(SocketTarget socket, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(socket.Apply(NextSqe()), socket.FdOrSlot, events, multishot, userData);
 
+    // Plain-fd forms of the above (tests and callers that hold an fd).
+    public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => PrepareRecv(SocketTarget.Fd(fd), buffer, length, msgFlags, userData);
+
+    public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => PrepareReadFixed(SocketTarget.Fd(fd), buffer, length, bufferIndex, rwFlags, userData);
+
+    public void PrepareRecvMultishot(int fd, ushort bufferGroup, ulong userData) => PrepareRecvMultishot(SocketTarget.Fd(fd), bufferGroup, userData);
+
+    public void PrepareRecvSelect(int fd, ushort bufferGroup, ulong userData) => PrepareRecvSelect(SocketTarget.Fd(fd), bufferGroup, userData);
+
+    public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => PrepareSend(SocketTarget.Fd(fd), buffer, length, msgFlags, userData);
+
+    public void PrepareSendMsg(int fd, IoVecBuffer message, int msgFlags, ulong userData) => PrepareSendMsg(SocketTarget.Fd(fd), message, msgFlags, userData);
+
+    public void PreparePollAdd(int fd, uint events, bool multishot, ulong userData) => PreparePollAdd(SocketTarget.Fd(fd), events, multishot, userData);
+
     public void PrepareAcceptDirect(int listenFd, nint address, nint addressLength, ulong userData) => SqePrep.AcceptDirect(NextSqe(), listenFd, (byte*)address, (uint*)addressLength, userData);
 
     public void PrepareCloseDirect(int slot, ulong userData, bool skipSuccess)
@@ -232,9 +247,15 @@ internal sealed unsafe class Ring : IDisposable
         SqePrep.CloseDirect(sqe, slot, userData);
         if (skipSuccess)
         {
+            // No CQE will say it left the kernel: it does not count as in flight. Should it fail,
+            // its CQE is counted back by OnSkippedCompletionReaped.
             sqe->Flags |= SqeFlags.CqeSkipSuccess;
+            InFlight--;
         }
     }
+
+    /// <summary>A request prepared with CQE_SKIP_SUCCESS failed and posted a CQE after all (reaping it decremented <see cref="InFlight"/>).</summary>
+    public void OnSkippedCompletionReaped() => InFlight++;
 
     public void PrepareShutdown(SocketTarget socket, int how, ulong userData) => SqePrep.Shutdown(socket.Apply(NextSqe()), socket.FdOrSlot, how, userData);
 
