@@ -181,6 +181,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
         }
         else
         {
+            _ringThread.ReleaseFixedSlot();
             OnAcceptFailed(-result);
         }
 
@@ -216,7 +217,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
                         IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", error, _backoffMs, suppressed);
                     }
 
-                    if (_armed)
+                    if (_armed && !_direct)
                     {
                         // A multishot accept that reported an error but goes on: pause it.
                         _ringThread.Cancel(AcceptUserData);
@@ -269,6 +270,13 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
     {
         if (_direct)
         {
+            if (!_ringThread.TryReserveFixedSlot())
+            {
+                // Every slot of the table is taken: wait as on fd exhaustion, the connection stays queued.
+                OnAcceptFailed(Errno.ENFILE);
+                return;
+            }
+
             *(uint*)(_address + AddressCapacity) = AddressCapacity;
             _ringThread.AcceptDirect(_listenFd, (nint)_address, (nint)(_address + AddressCapacity), AcceptUserData);
         }

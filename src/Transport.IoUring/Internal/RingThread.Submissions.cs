@@ -88,6 +88,29 @@ internal sealed unsafe partial class RingThread
     /// <summary>Closes of a fixed-file slot that failed (their CQE is the only one a close posts).</summary>
     public long DirectCloseFailures { get; private set; }
 
+    /// <summary>
+    /// Fixed-file slots spoken for: live direct connections plus direct accepts armed. An accept
+    /// into a full table does not leave the connection queued as EMFILE does: the kernel has
+    /// already taken it off the listen queue and closes it. So an accept is armed only with a
+    /// slot reserved for it (<see cref="TryReserveFixedSlot"/>), and the table never fills.
+    /// </summary>
+    public int FixedSlotsReserved { get; private set; }
+
+    /// <summary>Reserves a fixed-file slot for a direct accept; false when the table is spoken for.</summary>
+    public bool TryReserveFixedSlot()
+    {
+        if (_fixedFiles is null || FixedSlotsReserved >= _fixedFiles.Slots)
+        {
+            return false;
+        }
+
+        FixedSlotsReserved++;
+        return true;
+    }
+
+    /// <summary>A reserved slot was not used (the accept failed or was cancelled) or was closed.</summary>
+    public void ReleaseFixedSlot() => FixedSlotsReserved--;
+
     /// <summary>One accept into the fixed-file table, the peer's address written to <paramref name="address"/>.</summary>
     public void AcceptDirect(int listenFd, nint address, nint addressLength, ulong userData)
     {
@@ -118,6 +141,7 @@ internal sealed unsafe partial class RingThread
     {
         MakeRoom();
         _ring!.PrepareCloseDirect(slot, UserData.Pack(OperationKind.CloseDirect, slot, 0), skipSuccess: true);
+        ReleaseFixedSlot();
     }
 
     internal void OnDirectCloseFailed()

@@ -29,6 +29,7 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.SubmitAll),
             nameof(RingFeatures.RegisteredRingFd),
             nameof(RingFeatures.RegisteredBuffers),
+            nameof(RingFeatures.DirectDescriptors),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)
