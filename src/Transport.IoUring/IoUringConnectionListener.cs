@@ -88,9 +88,10 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             // ring whose fixed-file table could not be registered ends the extra lanes at once.
             bool direct = (_ringThreads[i].Features & RingFeatures.DirectDescriptors) != 0 && AllowsDirectDescriptors;
             int lanes = direct ? RingAcceptor.DirectLanes : 1;
+            var backoffLog = new System.Runtime.CompilerServices.StrongBox<LogRateLimit>(new LogRateLimit(10_000));
             for (int lane = 0; lane < lanes; lane++)
             {
-                var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle(), lane);
+                var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle(), lane, backoffLog);
                 _acceptors.Add(acceptor);
                 _ringThreads[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
             }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using Transport.IoUring.Interop;
 
@@ -17,12 +18,10 @@ namespace Transport.IoUring.Internal;
 /// take several connections per turn as a multishot accept does. A full table completes the
 /// accept with ENFILE, which backs off like fd exhaustion.
 /// </remarks>
-internal sealed unsafe class RingAcceptor : IRingSlotOwner
+internal sealed class RingAcceptor : IRingSlotOwner
 {
     /// <summary>Single-shot direct accepts armed per ring and listen socket.</summary>
     public const int DirectLanes = 8;
-
-    private const int AddressCapacity = 128; // sizeof(struct sockaddr_storage)
 
     private const int MaxBackoffMs = 1000;
 
@@ -33,8 +32,9 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
     private long _fdCeiling;
     private long _fdCeilingReadAt;
 
-    // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
-    private LogRateLimit _backoffLog = new(10_000);
+    // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s,
+    // shared by the direct lanes of one ring and listen socket.
+    private readonly StrongBox<LogRateLimit> _backoffLog;
 
     private readonly RingThread _ringThread;
     private readonly IoUringConnectionListener _listener;
@@ -42,7 +42,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
     private readonly bool _multishot;
     private readonly int _lane;
     private bool _direct;
-    private byte* _address;          // direct: sockaddr_storage, then the socklen_t the kernel fills in
+    private AcceptAddress? _address; // direct: where the accept writes the peer's address
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeoutSpec? _backoff;
     private int _backoffMs;
@@ -52,8 +52,9 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
     private bool _failed;
     private bool _finished;
 
-    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd, int lane = 0)
+    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd, int lane = 0, StrongBox<LogRateLimit>? backoffLog = null)
     {
+        _backoffLog = backoffLog ?? new StrongBox<LogRateLimit>(new LogRateLimit(10_000));
         _lane = lane;
         _ringThread = ringThread;
         _listener = listener;
@@ -89,7 +90,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
 
         if (_direct)
         {
-            _address = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(AddressCapacity + sizeof(uint));
+            _address = new AcceptAddress();
         }
 
         Slot = _ringThread.Slots.Reserve(out uint generation);
@@ -174,9 +175,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
             }
             else
             {
-                uint length = *(uint*)(_address + AddressCapacity);
-                var remote = SocketAddressParser.ToIPEndPoint(_address, length);
-                _ringThread.Connections.AcceptDirect(result, remote, _listener);
+                _ringThread.Connections.AcceptDirect(result, _address!.ToEndPoint(), _listener);
             }
         }
         else
@@ -209,7 +208,7 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
                 case Errno.ENOBUFS:
                 case Errno.ENOMEM:
                     _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
-                    if (_backoffLog.ShouldReport(out int suppressed))
+                    if (_backoffLog.Value.ShouldReport(out int suppressed))
                     {
                         string error = _direct && errno == Errno.ENFILE
                             ? LibC.Describe(errno) + ": the ring's fixed-file table is full"
@@ -277,8 +276,8 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
                 return;
             }
 
-            *(uint*)(_address + AddressCapacity) = AddressCapacity;
-            _ringThread.AcceptDirect(_listenFd, (nint)_address, (nint)(_address + AddressCapacity), AcceptUserData);
+            _address!.Reset();
+            _ringThread.AcceptDirect(_listenFd, _address.Address, _address.Length, AcceptUserData);
         }
         else
         {
@@ -320,12 +319,9 @@ internal sealed unsafe class RingAcceptor : IRingSlotOwner
         _ringThread.Slots.Free(Slot);
         _backoff?.Dispose();
         _backoff = null;
-        if (_address != null)
-        {
-            // No accept is in flight: nothing writes here any more.
-            System.Runtime.InteropServices.NativeMemory.Free(_address);
-            _address = null;
-        }
+        // No accept is in flight: nothing writes there any more.
+        _address?.Dispose();
+        _address = null;
 
         _stopped.TrySetResult();
     }

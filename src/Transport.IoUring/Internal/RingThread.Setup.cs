@@ -8,7 +8,7 @@ namespace Transport.IoUring.Internal;
 // The kernel objects of a ring: created on the ring's own thread when it starts (SINGLE_ISSUER
 // allows only the creating task to submit), freed when its loop ends. Registered pipe memory is
 // looked up here too.
-internal sealed unsafe partial class RingThread
+internal sealed partial class RingThread
 {
     private void Initialize()
     {
@@ -81,7 +81,8 @@ internal sealed unsafe partial class RingThread
 
     private void Teardown()
     {
-        _fixedFiles?.Dispose();
+        // Not unregistered by hand: on kernels that quiesce the table first, that would wait for
+        // requests a timed-out stop left in flight. Closing the ring frees it.
         _fixedFiles = null;
         _registeredBuffers?.Dispose();
         _registeredBuffers = null;
@@ -104,7 +105,7 @@ internal sealed unsafe partial class RingThread
         if (_lingerZero != 0)
         {
             // The kernel copies a socket command's value when it issues it; the ring is closed.
-            System.Runtime.InteropServices.NativeMemory.Free((void*)_lingerZero);
+            LibC.FreeNative(_lingerZero);
         }
 
         _lingerZero = 0;

@@ -8,7 +8,7 @@ namespace Transport.IoUring.Internal;
 // for this turn's io_uring_enter. When the submission ring is full — more requests in one turn than
 // RingEntries — the SQEs prepared so far are submitted first, here and nowhere else, and counted
 // (SubmissionQueueFullSubmits): that is the one place a request enters the kernel before the turn ends.
-internal sealed unsafe partial class RingThread
+internal sealed partial class RingThread
 {
     private const int MaxFullRingRetries = 100;
 
@@ -129,7 +129,7 @@ internal sealed unsafe partial class RingThread
     public void SetLingerZero(SocketTarget socket, ulong userData)
     {
         MakeRoom();
-        _ring!.PrepareSetSocketOption(socket, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, _lingerZero, sizeof(Linger), userData);
+        _ring!.PrepareSetSocketOption(socket, SocketConstants.SOL_SOCKET, SocketConstants.SO_LINGER, _lingerZero, LibC.LingerSize, userData);
     }
 
     /// <summary>

@@ -156,8 +156,9 @@ public class DirectDescriptorTests(ITestOutputHelper output)
         // (PollAndReceive); direct descriptors add the accept (single-shot), the shutdown and the
         // close as requests where the plain path makes syscalls: 9.4 / 9.4 and 8.8 / 9.8. The
         // eventfd wake-ups of the application's flushes are part of every figure.
-        double maxSqes = (mode == IoUringReceiveMode.BufferRing ? 6.5 : 6.0) + (direct ? 3.5 : 0);
-        double maxCqes = 9.0 + (direct ? 1.5 : 0);
+        // The wake-ups vary by a few tenths from run to run, hence the margin.
+        double maxSqes = (mode == IoUringReceiveMode.BufferRing ? 7.0 : 6.5) + (direct ? 3.5 : 0);
+        double maxCqes = 9.5 + (direct ? 1.5 : 0);
         Assert.True(sqes <= maxSqes, $"{sqes:F2} SQEs per connection, at most {maxSqes} expected");
         Assert.True(cqes <= maxCqes, $"{cqes:F2} CQEs per connection, at most {maxCqes} expected");
     }
