@@ -50,12 +50,13 @@ internal abstract class Receiver
     {
         Connection = connection;
         RingThread = connection.RingThread;
-        Fd = connection.Fd;
+        Fd = connection.Socket;
     }
 
     protected IoUringConnection Connection { get; }
     protected RingThread RingThread { get; }
-    protected int Fd { get; }
+    /// <summary>The connection's socket: an fd, or a fixed-file slot (direct descriptor).</summary>
+    protected SocketTarget Fd { get; }
 
     public ReceivePhase Phase { get; protected set; }
 
