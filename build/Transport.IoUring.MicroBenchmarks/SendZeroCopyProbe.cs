@@ -9,14 +9,15 @@ using Transport.IoUring.Interop;
 namespace Transport.IoUring.MicroBenchmarks;
 
 /// <summary>
-/// IORING_OP_SEND against IORING_OP_SEND_ZC (plain and from a registered buffer) over one loopback
-/// TCP connection: the sender thread (CPU 0) sends one buffer of each size through a ring, one send
+/// IORING_OP_SEND against IORING_OP_SEND_ZC (plain and from a registered buffer) over one TCP
+/// connection, on loopback or (<c>--veth</c>, as root) across a veth pair between two network
+/// namespaces that the probe creates and removes (<see cref="ProbeVethPair"/>): the sender thread (CPU 0) sends one buffer of each size through a ring, one send
 /// in flight at a time as the transport sends per connection, and reaps the zero-copy notifications
 /// as they come (all of them before the clock stops); a receiver thread (CPU 1) drains the
 /// other end. Reports wall and CPU time per send (whole process, and the sender thread alone, which
-/// on loopback also pays the delivery to the receiving socket) and whether the kernel reported the
+/// on loopback and on a veth pair alike also pays the delivery to the receiving socket) and whether the kernel reported the
 /// zero-copy data as copied (IORING_SEND_ZC_REPORT_USAGE).
-/// <code>dotnet run -c Release --project build/Transport.IoUring.MicroBenchmarks -- send-zc [seconds per measurement]</code>
+/// <code>dotnet run -c Release --project build/Transport.IoUring.MicroBenchmarks -- send-zc [seconds per measurement] [--veth]</code>
 /// </summary>
 internal static unsafe partial class SendZeroCopyProbe
 {
@@ -28,15 +29,35 @@ internal static unsafe partial class SendZeroCopyProbe
 
     public static int Run(string[] args)
     {
-        double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1.0;
-        int[] sizes = [4096, 16384, 65536, 262144, MaxSize];
+        bool veth = Array.IndexOf(args, "--veth") >= 0;
+        string[] positional = Array.FindAll(args, a => !a.StartsWith("--", StringComparison.Ordinal));
+        double seconds = positional.Length > 1 ? double.Parse(positional[1], System.Globalization.CultureInfo.InvariantCulture) : 1.0;
+        if (!veth)
+        {
+            return Run(seconds, "loopback", Loopback());
+        }
 
+        using var pair = new ProbeVethPair();
+        pair.Create();
+        Console.WriteLine($"veth: {pair.Describe()}");
+        return Run(seconds, "veth", pair.Connect());
+    }
+
+    private static (Socket Sender, Socket Receiver) Loopback()
+    {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
-        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         receiver.Connect(listener.LocalEndPoint!);
-        using var sender = listener.Accept();
+        return (listener.Accept(), receiver);
+    }
+
+    private static int Run(double seconds, string path, (Socket Sender, Socket Receiver) connection)
+    {
+        int[] sizes = [4096, 16384, 65536, 262144, MaxSize];
+        using var sender = connection.Sender;
+        using var receiver = connection.Receiver;
         sender.NoDelay = true;
         int fd = (int)sender.SafeHandle.DangerousGetHandle();
 
@@ -65,7 +86,7 @@ internal static unsafe partial class SendZeroCopyProbe
         var iov = new IoVec { Base = buffer, Length = MaxSize };
         bool fixedBuffer = ring.Register(RegisterOp.RegisterBuffers, &iov, 1) == 0;
 
-        Console.WriteLine($"kernel {Environment.OSVersion.VersionString}; registered buffer: {fixedBuffer}; {seconds:0.#} s per measurement, modes interleaved, 3 rounds");
+        Console.WriteLine($"kernel {Environment.OSVersion.VersionString}; over {path}; registered buffer: {fixedBuffer}; {seconds:0.#} s per measurement, modes interleaved, 3 rounds");
         Console.WriteLine("| size | mode | sends/s | MB/s | wall µs/send | process CPU-µs/send | sender CPU-µs/send | notifications reporting a copy |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         var modes = fixedBuffer ? new[] { Mode.Send, Mode.SendZc, Mode.SendZcFixed } : new[] { Mode.Send, Mode.SendZc };
