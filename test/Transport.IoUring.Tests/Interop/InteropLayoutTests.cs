@@ -124,6 +124,11 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             new("Tags", "tags"),
             new("Nr", "nr"),
             new("Resv2", "resv2")),
+        new(typeof(GetEventsArg), "struct io_uring_getevents_arg",
+            new("Sigmask", "sigmask"),
+            new("SigmaskSz", "sigmask_sz"),
+            new("MinWaitUsec", "{min_wait_usec|pad}"), // pad before 6.12
+            new("Ts", "ts")),
         new(typeof(KernelTimespec), "struct __kernel_timespec",
             new("Sec", "tv_sec"),
             new("Nsec", "tv_nsec")),
@@ -197,6 +202,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "RsrcTags" => "RSRC_TAGS",
             "CqeSkip" => "CQE_SKIP",
             "LinkedFile" => "LINKED_FILE",
+            "MinTimeout" => "MIN_TIMEOUT",
             _ => Unmapped(name),
         }),
         (typeof(MmapOffsets), name => name switch
@@ -221,6 +227,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         (typeof(EnterFlags), name => name switch
         {
             "GetEvents" => "IORING_ENTER_GETEVENTS",
+            "ExtArg" => "IORING_ENTER_EXT_ARG",
             "RegisteredRing" => "IORING_ENTER_REGISTERED_RING",
             _ => Unmapped(name),
         }),
@@ -294,6 +301,7 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
     /// </summary>
     public static readonly Dictionary<string, Version> NewerThanHeader = new()
     {
+        ["IORING_FEAT_MIN_TIMEOUT"] = new(6, 12),
     };
 
     [Fact]

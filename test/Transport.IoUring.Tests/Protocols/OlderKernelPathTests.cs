@@ -29,6 +29,7 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.SubmitAll),
             nameof(RingFeatures.RegisteredRingFd),
             nameof(RingFeatures.RegisteredBuffers),
+            nameof(RingFeatures.MinWait),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)
@@ -78,6 +79,11 @@ public class OlderKernelPathTests(ITestOutputHelper output)
         if ((disabled & RingFeatures.RegisteredBuffers) != 0)
         {
             Assert.Equal(0, rings.Sum(r => r.FixedBufferReads));
+        }
+
+        if ((disabled & RingFeatures.MinWait) != 0)
+        {
+            Assert.Equal(0, rings.Sum(r => r.MinWaitEnters));
         }
     }
 }
