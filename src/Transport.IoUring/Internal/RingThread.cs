@@ -26,9 +26,10 @@ internal sealed partial class RingThread : PipeScheduler
 
     private const int CompletionBatch = 256;
 
-    // Min-wait batching (kernel 6.12): a ring that reaped a batch last turn waits for as many
-    // completions again, up to this many, but at most MinWaitUsec before it takes what is there.
-    private const uint MinWaitBatchLimit = 32;
+    // Min-wait batching (kernel 6.12): a ring whose last turn with arrivals (receives, readiness,
+    // accepts) had several waits for as many completions again, up to this many, but at most
+    // MinWaitUsec before it takes what is there.
+    private const int MinWaitBatchLimit = 32;
     private const uint MinWaitUsec = 50;
     private const int RegisteredSlabSlots = 1024;   // 1024 × 128 KiB slabs = 128 MiB of pipe memory per ring
 
@@ -48,6 +49,7 @@ internal sealed partial class RingThread : PipeScheduler
     private RegisteredBufferTable? _registeredBuffers;
     private RegisteredSlabs? _registeredSlabs;
     private bool _wakeArmed;
+    private int _turnArrivals;        // receive, readiness and accept completions dispatched this turn
     private long _stopDeadline;       // 0 until a stop is requested, then Environment.TickCount64 to give up at
 
     // A failing io_uring_enter is retried every millisecond; it is reported once per 10 s.
@@ -179,7 +181,7 @@ internal sealed partial class RingThread : PipeScheduler
         Span<Completion> batch = stackalloc Completion[CompletionBatch];
         Ring ring = _ring!;
         bool minWait = (Features & RingFeatures.MinWait) != 0;
-        uint lastTurnCompletions = 0;
+        int lastArrivals = 0;
 
         while (true)
         {
@@ -204,13 +206,15 @@ internal sealed partial class RingThread : PipeScheduler
             bool wait = _workQueue.IsEmpty && !ring.HasCompletions && _workQueue.TryPark();
 
             // Under load, wake for a batch instead of the first completion: fewer turns, each
-            // handing the application more requests at once. After a quiet turn (one completion or
-            // none) the ring wakes at the first, so a lone request never waits for company.
+            // handing the application more requests at once. Arrivals, not all completions, set
+            // the batch: sends complete right after they are submitted and say nothing about what
+            // clients will send next. After a turn with a single arrival the ring wakes at the
+            // first completion, so a lone request never waits for company.
             uint minComplete = wait ? 1u : 0u;
             uint minWaitUsec = 0;
-            if (wait && minWait && lastTurnCompletions > 1)
+            if (wait && minWait && lastArrivals > 1)
             {
-                minComplete = Math.Min(lastTurnCompletions, MinWaitBatchLimit);
+                minComplete = (uint)Math.Min(lastArrivals, MinWaitBatchLimit);
                 minWaitUsec = MinWaitUsec;
             }
 
@@ -233,17 +237,21 @@ internal sealed partial class RingThread : PipeScheduler
             }
 
             int count;
-            lastTurnCompletions = 0;
+            _turnArrivals = 0;
             do
             {
                 count = ring.ReapCompletions(batch);
-                lastTurnCompletions += (uint)count;
                 for (int i = 0; i < count; i++)
                 {
                     Dispatch(in batch[i]);
                 }
             }
             while (count == batch.Length);
+
+            if (_turnArrivals != 0)
+            {
+                lastArrivals = _turnArrivals;
+            }
 
             _bufferRing?.Publish();
         }
@@ -270,6 +278,11 @@ internal sealed partial class RingThread : PipeScheduler
                     break;
 
                 default:
+                    if (kind is OperationKind.Recv or OperationKind.ReadinessPoll or OperationKind.Accept)
+                    {
+                        _turnArrivals++;
+                    }
+
                     var owner = _slots.Find(UserData.Slot(userData), UserData.Generation(userData));
                     if (owner is null)
                     {
