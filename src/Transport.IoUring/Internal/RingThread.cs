@@ -237,10 +237,12 @@ internal sealed partial class RingThread : PipeScheduler
             }
 
             int count;
+            int reaped = 0;
             _turnArrivals = 0;
             do
             {
                 count = ring.ReapCompletions(batch);
+                reaped += count;
                 for (int i = 0; i < count; i++)
                 {
                     Dispatch(in batch[i]);
@@ -251,6 +253,12 @@ internal sealed partial class RingThread : PipeScheduler
             if (_turnArrivals != 0)
             {
                 lastArrivals = _turnArrivals;
+            }
+            else if (reaped == 0 && minWaitUsec != 0)
+            {
+                // A batch wait that ended at its idle limit with nothing: the load is gone, so
+                // the next wait is for the first completion again, without a limit.
+                lastArrivals = 0;
             }
 
             _bufferRing?.Publish();
