@@ -50,6 +50,7 @@ internal sealed partial class RingThread : PipeScheduler
     private RegisteredSlabs? _registeredSlabs;
     private bool _wakeArmed;
     private int _turnArrivals;        // receive, readiness and accept completions dispatched this turn
+    private bool _turnWoken;          // this turn's completions included the eventfd read (work posted while the ring slept)
     private long _stopDeadline;       // 0 until a stop is requested, then Environment.TickCount64 to give up at
 
     // A failing io_uring_enter is retried every millisecond; it is reported once per 10 s.
@@ -209,10 +210,13 @@ internal sealed partial class RingThread : PipeScheduler
             // handing the application more requests at once. Arrivals, not all completions, set
             // the batch: sends complete right after they are submitted and say nothing about what
             // clients will send next. After a turn with a single arrival the ring wakes at the
-            // first completion, so a lone request never waits for company.
+            // first completion, so a lone request never waits for company; after a turn that
+            // other threads' work woke (its eventfd read completed: async handlers, HTTP/2
+            // streams, demoted runners) too, since inside a batch wait that work would count only
+            // as one completion of the batch and wait up to MinWaitUsec.
             uint minComplete = wait ? 1u : 0u;
             uint minWaitUsec = 0;
-            if (wait && minWait && lastArrivals > 1)
+            if (wait && minWait && lastArrivals > 1 && !_turnWoken)
             {
                 minComplete = (uint)Math.Min(lastArrivals, MinWaitBatchLimit);
                 minWaitUsec = MinWaitUsec;
@@ -239,6 +243,7 @@ internal sealed partial class RingThread : PipeScheduler
             int count;
             int reaped = 0;
             _turnArrivals = 0;
+            _turnWoken = false;
             do
             {
                 count = ring.ReapCompletions(batch);
@@ -275,6 +280,7 @@ internal sealed partial class RingThread : PipeScheduler
             {
                 case OperationKind.Wake:
                     _wakeArmed = false;
+                    _turnWoken = true;
                     if (_stopDeadline == 0)
                     {
                         ArmWake();
