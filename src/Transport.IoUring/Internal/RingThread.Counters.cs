@@ -21,9 +21,6 @@ internal sealed partial class RingThread
     /// <summary>The pool slabs registered with this ring's kernel table (null unless PollAndReceive uses registered buffers).</summary>
     public RegisteredSlabs? RegisteredSlabs => _registeredSlabs;
 
-    /// <summary>io_uring_enter calls that waited for a batch of completions with min_wait_usec (kernel 6.12).</summary>
-    public long MinWaitEnters => _ring?.MinWaitEnters ?? 0;
-
     /// <summary>Completions that arrived for a recycled slot and were dropped.</summary>
     public long StaleCompletions { get; private set; }
 

@@ -25,12 +25,6 @@ internal sealed partial class RingThread : PipeScheduler
     public const int StopTimeoutMs = 5000;
 
     private const int CompletionBatch = 256;
-
-    // Min-wait batching (kernel 6.12): a ring whose last turn with arrivals (receives, readiness,
-    // accepts) had several waits for as many completions again, up to this many, but at most
-    // MinWaitUsec before it takes what is there.
-    private const int MinWaitBatchLimit = 32;
-    private const uint MinWaitUsec = 50;
     private const int RegisteredSlabSlots = 1024;   // 1024 × 128 KiB slabs = 128 MiB of pipe memory per ring
 
     /// <summary>The largest fixed-file table a ring registers: 64 Ki connections per ring, about 0.5 MiB of kernel memory.</summary>
@@ -54,8 +48,6 @@ internal sealed partial class RingThread : PipeScheduler
     private FixedFileTable? _fixedFiles;
     private nint _lingerZero;         // struct linger {1, 0} for SO_LINGER socket commands (native, ring lifetime)
     private bool _wakeArmed;
-    private int _turnArrivals;        // receive, readiness and accept completions dispatched this turn
-    private bool _turnWoken;          // this turn's completions included the eventfd read (work posted while the ring slept)
     private long _stopDeadline;       // 0 until a stop is requested, then Environment.TickCount64 to give up at
 
     // A failing io_uring_enter is retried every millisecond; it is reported once per 10 s.
@@ -189,8 +181,6 @@ internal sealed partial class RingThread : PipeScheduler
     {
         Span<Completion> batch = stackalloc Completion[CompletionBatch];
         Ring ring = _ring!;
-        bool minWait = (Features & RingFeatures.MinWait) != 0;
-        int lastArrivals = 0;
 
         while (true)
         {
@@ -213,26 +203,9 @@ internal sealed partial class RingThread : PipeScheduler
             }
 
             bool wait = _workQueue.IsEmpty && !ring.HasCompletions && _workQueue.TryPark();
-
-            // Under load, wake for a batch instead of the first completion: fewer turns, each
-            // handing the application more requests at once. Arrivals, not all completions, set
-            // the batch: sends complete right after they are submitted and say nothing about what
-            // clients will send next. After a turn with a single arrival the ring wakes at the
-            // first completion, so a lone request never waits for company; after a turn that
-            // other threads' work woke (its eventfd read completed: async handlers, HTTP/2
-            // streams, demoted runners) too, since inside a batch wait that work would count only
-            // as one completion of the batch and wait up to MinWaitUsec.
-            uint minComplete = wait ? 1u : 0u;
-            uint minWaitUsec = 0;
-            if (wait && minWait && lastArrivals > 1 && !_turnWoken)
-            {
-                minComplete = (uint)Math.Min(lastArrivals, MinWaitBatchLimit);
-                minWaitUsec = MinWaitUsec;
-            }
-
             int ret = _enterFaults is not null && _enterFaults.TryFail(ring.EnterCalls, out int simulated)
                 ? simulated
-                : ring.SubmitAndWait(minComplete, minWaitUsec);
+                : ring.SubmitAndWait(wait ? 1u : 0u);
             if (wait)
             {
                 _workQueue.Unpark();
@@ -249,30 +222,15 @@ internal sealed partial class RingThread : PipeScheduler
             }
 
             int count;
-            int reaped = 0;
-            _turnArrivals = 0;
-            _turnWoken = false;
             do
             {
                 count = ring.ReapCompletions(batch);
-                reaped += count;
                 for (int i = 0; i < count; i++)
                 {
                     Dispatch(in batch[i]);
                 }
             }
             while (count == batch.Length);
-
-            if (_turnArrivals != 0)
-            {
-                lastArrivals = _turnArrivals;
-            }
-            else if (reaped == 0 && minWaitUsec != 0)
-            {
-                // A batch wait that ended at its idle limit with nothing: the load is gone, so
-                // the next wait is for the first completion again, without a limit.
-                lastArrivals = 0;
-            }
 
             _bufferRing?.Publish();
         }
@@ -288,7 +246,6 @@ internal sealed partial class RingThread : PipeScheduler
             {
                 case OperationKind.Wake:
                     _wakeArmed = false;
-                    _turnWoken = true;
                     if (_stopDeadline == 0)
                     {
                         ArmWake();
@@ -304,11 +261,6 @@ internal sealed partial class RingThread : PipeScheduler
                     break;
 
                 default:
-                    if (kind is OperationKind.Recv or OperationKind.ReadinessPoll or OperationKind.Accept)
-                    {
-                        _turnArrivals++;
-                    }
-
                     var owner = _slots.Find(UserData.Slot(userData), UserData.Generation(userData));
                     if (owner is null)
                     {

@@ -68,7 +68,6 @@ internal static class Features
     public const uint CqeSkip = 1u << 11;     // 5.17
     public const uint LinkedFile = 1u << 12;  // 5.17
     public const uint RecvSendBundle = 1u << 14; // 6.10: IORING_RECVSEND_BUNDLE is accepted on recv and send
-    public const uint MinTimeout = 1u << 15;  // 6.12: min_wait_usec in struct io_uring_getevents_arg
 }
 
 /// <summary>Offsets passed to mmap(2) on the ring fd to map each of its regions.</summary>
@@ -96,7 +95,6 @@ internal static class ProbeOpFlags
 internal static class EnterFlags
 {
     public const uint GetEvents = 1u << 0;
-    public const uint ExtArg = 1u << 3;         // 5.11: the last argument is a struct io_uring_getevents_arg
     public const uint RegisteredRing = 1u << 4; // 5.18
 }
 

@@ -161,19 +161,6 @@ internal struct KernelTimespec
     public long Nsec;
 }
 
-/// <summary>
-/// struct io_uring_getevents_arg: the argument of io_uring_enter with IORING_ENTER_EXT_ARG. 6.12
-/// turned the padding after sigmask_sz into min_wait_usec (IORING_FEAT_MIN_TIMEOUT).
-/// </summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct GetEventsArg
-{
-    public ulong Sigmask;
-    public uint SigmaskSz;
-    public uint MinWaitUsec;
-    public ulong Ts;          // struct __kernel_timespec *
-}
-
 /// <summary>struct iovec.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct IoVec

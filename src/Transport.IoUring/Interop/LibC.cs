@@ -29,10 +29,6 @@ internal static unsafe partial class LibC
     public static int IoUringEnter(int fd, uint toSubmit, uint minComplete, uint flags)
         => (int)Syscall(SysCallNumbers.IoUringEnter, fd, (nint)toSubmit, (nint)minComplete, (nint)flags, 0, 0);
 
-    /// <summary>io_uring_enter with an extended argument (IORING_ENTER_EXT_ARG: <paramref name="arg"/> is a struct io_uring_getevents_arg).</summary>
-    public static int IoUringEnter(int fd, uint toSubmit, uint minComplete, uint flags, void* arg, nuint argSize)
-        => (int)Syscall(SysCallNumbers.IoUringEnter, fd, (nint)toSubmit, (nint)minComplete, (nint)flags, (nint)arg, (nint)argSize);
-
     public static int IoUringRegister(int fd, uint opcode, void* arg, uint nrArgs)
         => (int)Syscall(SysCallNumbers.IoUringRegister, fd, (nint)opcode, (nint)arg, (nint)nrArgs, 0, 0);
 

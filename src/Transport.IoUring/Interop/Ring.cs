@@ -12,9 +12,6 @@ namespace Transport.IoUring.Interop;
 /// </summary>
 internal sealed unsafe class Ring : IDisposable
 {
-    /// <summary>How long a min-wait enter sleeps at most when nothing completes at all; the loop then simply enters again.</summary>
-    public const int MinWaitIdleLimitSeconds = 1;
-
     private readonly int _ringFd;
     private int _enterFd;
     private uint _enterFlags;
@@ -41,7 +38,6 @@ internal sealed unsafe class Ring : IDisposable
 
     // Counted by the owning thread with plain increments; other threads read them with Volatile.Read.
     private long _enterCalls;
-    private long _minWaitEnters;
     private long _submittedSqes;
     private long _reapedCqes;
 
@@ -136,9 +132,6 @@ internal sealed unsafe class Ring : IDisposable
 
     /// <summary>io_uring_enter calls made on this ring (any thread may read).</summary>
     public long EnterCalls => Volatile.Read(ref _enterCalls);
-
-    /// <summary>io_uring_enter calls that waited for a batch with min_wait_usec (any thread may read).</summary>
-    public long MinWaitEnters => Volatile.Read(ref _minWaitEnters);
 
     /// <summary>SQEs the kernel consumed, as io_uring_enter reported them (any thread may read).</summary>
     public long SubmittedSqes => Volatile.Read(ref _submittedSqes);
@@ -323,16 +316,7 @@ internal sealed unsafe class Ring : IDisposable
     /// events, which with DEFER_TASKRUN is what runs the deferred completion work.
     /// Returns the number submitted, or -errno.
     /// </summary>
-    public int SubmitAndWait(uint minComplete) => SubmitAndWait(minComplete, minWaitUsec: 0);
-
-    /// <summary>
-    /// As <see cref="SubmitAndWait(uint)"/>, and with <paramref name="minWaitUsec"/> &gt; 0 (kernel
-    /// 6.12, IORING_FEAT_MIN_TIMEOUT) waits for a batch: the kernel returns once
-    /// <paramref name="minComplete"/> completions are there, or after <paramref name="minWaitUsec"/>
-    /// with whatever has arrived; with none by then, at the first one after it (at the latest after
-    /// <see cref="MinWaitIdleLimitSeconds"/>, then with -ETIME).
-    /// </summary>
-    public int SubmitAndWait(uint minComplete, uint minWaitUsec)
+    public int SubmitAndWait(uint minComplete)
     {
         uint toSubmit = _sqeTail - *_sqTail;
         if (toSubmit != 0)
@@ -349,22 +333,7 @@ internal sealed unsafe class Ring : IDisposable
         }
 
         uint pending = _sqeTail - Volatile.Read(ref *_sqHead);
-        int ret;
-        if (minWaitUsec == 0 || minComplete == 0)
-        {
-            ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | _enterFlags);
-        }
-        else
-        {
-            // Without an overall timeout the kernel ends the wait when the minimum wait is over,
-            // events or not; with one it goes on sleeping until the first completion. The kernel
-            // copies both structs during the call, so they can live on this stack.
-            KernelTimespec idleLimit = new() { Sec = MinWaitIdleLimitSeconds };
-            GetEventsArg arg = new() { MinWaitUsec = minWaitUsec, Ts = (ulong)&idleLimit };
-            ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | EnterFlags.ExtArg | _enterFlags, &arg, (nuint)sizeof(GetEventsArg));
-            _minWaitEnters++;
-        }
-
+        int ret = LibC.IoUringEnter(_enterFd, pending, minComplete, EnterFlags.GetEvents | _enterFlags);
         _enterCalls++;
         _submittedSqes += Math.Max(ret, 0);
         return ret < 0 ? -LibC.LastErrno : ret;

@@ -161,11 +161,6 @@ internal sealed unsafe class RingCapabilities
                 caps.SendZc = true;
             }
 
-            if ((ring.Features & Features.MinTimeout) != 0)
-            {
-                caps.Available |= RingFeatures.MinWait;              // 6.12
-            }
-
             if (ring.TryRegisterRingFd())
             {
                 caps.Available |= RingFeatures.RegisteredRingFd;

@@ -124,11 +124,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             new("Tags", "tags"),
             new("Nr", "nr"),
             new("Resv2", "resv2")),
-        new(typeof(GetEventsArg), "struct io_uring_getevents_arg",
-            new("Sigmask", "sigmask"),
-            new("SigmaskSz", "sigmask_sz"),
-            new("MinWaitUsec", "{min_wait_usec|pad}"), // pad before 6.12
-            new("Ts", "ts")),
         new(typeof(KernelTimespec), "struct __kernel_timespec",
             new("Sec", "tv_sec"),
             new("Nsec", "tv_nsec")),
@@ -205,7 +200,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "CqeSkip" => "CQE_SKIP",
             "LinkedFile" => "LINKED_FILE",
             "RecvSendBundle" => "RECVSEND_BUNDLE",
-            "MinTimeout" => "MIN_TIMEOUT",
             _ => Unmapped(name),
         }),
         (typeof(MmapOffsets), name => name switch
@@ -230,7 +224,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         (typeof(EnterFlags), name => name switch
         {
             "GetEvents" => "IORING_ENTER_GETEVENTS",
-            "ExtArg" => "IORING_ENTER_EXT_ARG",
             "RegisteredRing" => "IORING_ENTER_REGISTERED_RING",
             _ => Unmapped(name),
         }),
@@ -329,7 +322,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         ["IOU_PBUF_RING_INC"] = new(6, 12),
         ["IORING_OP_FIXED_FD_INSTALL"] = new Version(6, 8),
         ["SOCKET_URING_OP_SETSOCKOPT"] = new Version(6, 7),
-        ["IORING_FEAT_MIN_TIMEOUT"] = new(6, 12),
     };
 
     [Fact]

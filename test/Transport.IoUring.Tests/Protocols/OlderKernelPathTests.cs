@@ -33,7 +33,6 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.IncrementalBuffers),
             "ReceiveBundle, IncrementalBuffers",
             nameof(RingFeatures.DirectDescriptors),
-            nameof(RingFeatures.MinWait),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)
@@ -83,11 +82,6 @@ public class OlderKernelPathTests(ITestOutputHelper output)
         if ((disabled & RingFeatures.RegisteredBuffers) != 0)
         {
             Assert.Equal(0, rings.Sum(r => r.FixedBufferReads));
-        }
-
-        if ((disabled & RingFeatures.MinWait) != 0)
-        {
-            Assert.Equal(0, rings.Sum(r => r.MinWaitEnters));
         }
     }
 }
