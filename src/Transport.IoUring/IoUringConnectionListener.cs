@@ -84,17 +84,9 @@ internal sealed class IoUringConnectionListener : IConnectionListener
         for (int i = 0; i < _ringThreads.Length; i++)
         {
             var socket = _sockets.Count == 1 ? _sockets[0] : _sockets[i];
-            // Direct accepts are single-shot: several per ring keep up with a multishot accept. A
-            // ring whose fixed-file table could not be registered ends the extra lanes at once.
-            bool direct = (_ringThreads[i].Features & RingFeatures.DirectDescriptors) != 0 && AllowsDirectDescriptors;
-            int lanes = direct ? RingAcceptor.DirectLanes : 1;
-            var backoffLog = new System.Runtime.CompilerServices.StrongBox<LogRateLimit>(new LogRateLimit(10_000));
-            for (int lane = 0; lane < lanes; lane++)
-            {
-                var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle(), lane, backoffLog);
-                _acceptors.Add(acceptor);
-                _ringThreads[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
-            }
+            var acceptor = new RingAcceptor(_ringThreads[i], this, (int)socket.SafeHandle.DangerousGetHandle());
+            _acceptors.Add(acceptor);
+            _ringThreads[i].Schedule(static s => ((RingAcceptor)s!).Attach(), acceptor);
         }
     }
 
@@ -215,15 +207,6 @@ internal sealed class IoUringConnectionListener : IConnectionListener
             throw new AddressInUseException(ex.Message, ex);
         }
     }
-
-    /// <summary>
-    /// Connections of this listener may live in a ring's fixed-file table (direct descriptors): the
-    /// transport needs no fd of them. That holds where the local endpoint is the listener's own (not a
-    /// wildcard bind, whose connections each have their own local address and only getsockname on an
-    /// fd tells it), and no option must be set on each accepted socket (TCP_NODELAY comes from the
-    /// listen socket, or is not wanted). The peer's address comes with the accept.
-    /// </summary>
-    internal bool AllowsDirectDescriptors => !_localIsWildcard && !AcceptedSocketsNeedNoDelay;
 
     /// <summary>Ring thread: the connection's local and remote endpoints, read from the fd.</summary>
     internal (EndPoint? Local, EndPoint? Remote) GetEndPoints(int fd)

@@ -144,13 +144,6 @@ public sealed class IoUringTransportOptions
     /// </summary>
     internal int SimulatedEnterErrno { get; set; }
 
-    /// <summary>
-    /// Slots of each ring's fixed-file table where direct descriptors are in use; 0: the soft
-    /// RLIMIT_NOFILE (the most the kernel registers), at most <see cref="Internal.RingThread.MaxDirectDescriptors"/>.
-    /// Tests make it small to fill it.
-    /// </summary>
-    internal int DirectDescriptorSlots { get; set; }
-
     internal int SimulatedEnterErrorInterval { get; set; }
 
     /// <summary>

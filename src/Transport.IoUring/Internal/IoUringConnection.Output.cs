@@ -137,13 +137,13 @@ internal sealed partial class IoUringConnection
         {
             var memory = buffer.First;
             _sendPin = memory.Pin();
-            _ringThread.Send(_socket, LibC.AddressOf(_sendPin), memory.Length, UserDataFor(OperationKind.Send));
+            _ringThread.Send(_fd, LibC.AddressOf(_sendPin), memory.Length, UserDataFor(OperationKind.Send));
         }
         else
         {
             _sendGather = _ringThread.GatherLists.Rent();
             _sendGather.Fill(buffer);
-            _ringThread.Send(_socket, _sendGather.IoVecs, UserDataFor(OperationKind.Send));
+            _ringThread.Send(_fd, _sendGather.IoVecs, UserDataFor(OperationKind.Send));
         }
 
         _sendState = SendState.Sending;

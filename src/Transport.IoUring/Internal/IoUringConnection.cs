@@ -29,7 +29,7 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
 {
     private readonly RingThread _ringThread;
     private readonly IoUringConnectionListener _listener;
-    private readonly SocketTarget _socket;
+    private readonly int _fd;
     private readonly Receiver _receiver;
     private readonly PipeWriter _input;       // transport side of the input pipe (ring writes)
     private readonly PipeReader _output;      // transport side of the output pipe (ring reads)
@@ -41,15 +41,14 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
     // Ring thread.
     private bool _shutdown;
     private bool _fdClosed;
-    private int _controlRequests;   // direct descriptors: shutdown / SO_LINGER requests not yet completed
     private bool _connectionClosedQueued;
     private Exception? _shutdownReason;
 
-    public IoUringConnection(RingThread ringThread, IoUringConnectionListener listener, SocketTarget socket, int slot, uint generation, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
+    public IoUringConnection(RingThread ringThread, IoUringConnectionListener listener, int fd, int slot, uint generation, EndPoint? localEndPoint, EndPoint? remoteEndPoint)
     {
         _ringThread = ringThread;
         _listener = listener;
-        _socket = socket;
+        _fd = fd;
         Slot = slot;
         Generation = generation;
         ReceiveMode = ringThread.ReceiveMode;
@@ -73,12 +72,7 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
 
     public int Slot { get; }
     public uint Generation { get; }
-
-    /// <summary>The socket every request of the connection names: its fd, or its fixed-file slot.</summary>
-    public SocketTarget Socket => _socket;
-
-    /// <summary>The socket's fd; -1 for a direct descriptor, which has none (diagnostics and tests).</summary>
-    public int Fd => _socket.IsDirect ? -1 : _socket.FdOrSlot;
+    public int Fd => _fd;
     public RingThread RingThread => _ringThread;
 
     /// <summary>Completes when the socket is closed and the connection has left its ring.</summary>
@@ -106,11 +100,6 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
         if (kind == OperationKind.Send)
         {
             OnSendCompleted(completion.Result);
-        }
-        else if (kind is OperationKind.Shutdown or OperationKind.SetOption)
-        {
-            // Nothing to act on: a shutdown of a socket the peer reset (ENOTCONN) changes nothing.
-            _controlRequests--;
         }
         else
         {
@@ -195,29 +184,11 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
         if (reset)
         {
             // SO_LINGER {on, 0}: close() then sends RST and drops unsent data.
-            if (_socket.IsDirect)
-            {
-                _ringThread.SetLingerZero(_socket, UserDataFor(OperationKind.SetOption));
-                _controlRequests++;
-            }
-            else
-            {
-                LibC.SetLingerZero(_socket.FdOrSlot);
-            }
-        }
-        else if (_receiver.IsFinished && _sendState != SendState.Sending)
-        {
-            // Nothing of the connection is in the kernel: the close that follows once the output
-            // read returns sends the FIN itself, and a shutdown would only cost a syscall or an SQE.
-        }
-        else if (_socket.IsDirect)
-        {
-            _ringThread.Shutdown(_socket, SocketConstants.SHUT_RDWR, UserDataFor(OperationKind.Shutdown));
-            _controlRequests++;
+            LibC.SetLingerZero(_fd);
         }
         else
         {
-            LibC.Shutdown(_socket.FdOrSlot, SocketConstants.SHUT_RDWR);
+            LibC.Shutdown(_fd, SocketConstants.SHUT_RDWR);
         }
 
         EndReceive(null);
@@ -253,21 +224,13 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
     /// <summary>Closes the fd once both directions have ended and nothing of it is in flight.</summary>
     private void TryClose()
     {
-        if (_fdClosed || !_receiver.IsFinished || !IsSendFinished || _controlRequests != 0)
+        if (_fdClosed || !_receiver.IsFinished || !IsSendFinished)
         {
             return;
         }
 
         _fdClosed = true;
-        if (_socket.IsDirect)
-        {
-            _ringThread.CloseDirect(_socket.FdOrSlot);
-        }
-        else
-        {
-            LibC.Close(_socket.FdOrSlot);
-        }
-
+        LibC.Close(_fd);
         _ringThread.Connections.OnClosed(this);
         _listener.OnConnectionClosed(this);
         _closed.TrySetResult();

@@ -18,9 +18,6 @@ internal static partial class IoUringLog
     [LoggerMessage(3, LogLevel.Warning, "Receive mode BufferRing needs a provided-buffer ring (Linux 5.19); ring {RingId} uses PollAndReceive instead.", EventName = "BufferRingUnavailable")]
     public static partial void BufferRingUnavailable(ILogger logger, int ringId);
 
-    [LoggerMessage(64, LogLevel.Information, "Ring {RingId} could not register a fixed-file table of {Slots} slots ({Error}); its connections use plain fds.", EventName = "DirectDescriptorsUnavailable")]
-    public static partial void DirectDescriptorsUnavailable(ILogger logger, int ringId, int slots, string error);
-
     [LoggerMessage(4, LogLevel.Warning, "Accepting on {EndPoint} failed with {Error}; retrying in {DelayMs} ms ({Suppressed} more such failures since the last report; reported at most every 10 s).", EventName = "AcceptBackoff")]
     public static partial void AcceptBackoff(ILogger logger, string endPoint, string error, int delayMs, int suppressed);
 

@@ -13,9 +13,6 @@ internal enum OperationKind : byte
     Send = 6,
     Cancel = 7,         // slot and generation of the request it cancels; its CQE is ignored
     ReadinessPoll = 8,  // PollAndReceive: POLLIN|POLLRDHUP, reports data (and FIN/RST)
-    Shutdown = 9,       // direct descriptors: IORING_OP_SHUTDOWN of the connection's fixed slot
-    SetOption = 10,     // direct descriptors: SO_LINGER by socket command before a resetting close
-    CloseDirect = 11,   // slot = fixed-file slot, generation 0; posts a CQE only on failure
 }
 
 /// <summary>

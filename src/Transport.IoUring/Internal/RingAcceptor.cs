@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using Transport.IoUring.Interop;
 
@@ -10,19 +9,8 @@ namespace Transport.IoUring.Internal;
 /// older kernels) whose every completion becomes a connection on this ring. EMFILE/ENFILE back
 /// off with a ring timeout and retry; the acceptor never spins and never gives up on them.
 /// </summary>
-/// <remarks>
-/// With direct descriptors the accept puts the socket into the ring's fixed-file table and writes
-/// the peer's address into this acceptor's buffer. That accept is single-shot (a multishot one
-/// would write every connection's address into the one buffer before the CQEs are read), so a
-/// ring runs <see cref="DirectLanes"/> acceptors per listen socket, each with its own buffer, to
-/// take several connections per turn as a multishot accept does. A full table completes the
-/// accept with ENFILE, which backs off like fd exhaustion.
-/// </remarks>
 internal sealed class RingAcceptor : IRingSlotOwner
 {
-    /// <summary>Single-shot direct accepts armed per ring and listen socket.</summary>
-    public const int DirectLanes = 8;
-
     private const int MaxBackoffMs = 1000;
 
     /// <summary>Fds kept free for the rest of the process: an accepted fd numbered this close to RLIMIT_NOFILE is closed again.</summary>
@@ -32,17 +20,13 @@ internal sealed class RingAcceptor : IRingSlotOwner
     private long _fdCeiling;
     private long _fdCeilingReadAt;
 
-    // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s,
-    // shared by the direct lanes of one ring and listen socket.
-    private readonly StrongBox<LogRateLimit> _backoffLog;
+    // While fds stay exhausted the backoff retries every second per ring: one warning per 10 s.
+    private LogRateLimit _backoffLog = new(10_000);
 
     private readonly RingThread _ringThread;
     private readonly IoUringConnectionListener _listener;
     private readonly int _listenFd;
     private readonly bool _multishot;
-    private readonly int _lane;
-    private bool _direct;
-    private AcceptAddress? _address; // direct: where the accept writes the peer's address
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeoutSpec? _backoff;
     private int _backoffMs;
@@ -52,10 +36,8 @@ internal sealed class RingAcceptor : IRingSlotOwner
     private bool _failed;
     private bool _finished;
 
-    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd, int lane = 0, StrongBox<LogRateLimit>? backoffLog = null)
+    public RingAcceptor(RingThread ringThread, IoUringConnectionListener listener, int listenFd)
     {
-        _backoffLog = backoffLog ?? new StrongBox<LogRateLimit>(new LogRateLimit(10_000));
-        _lane = lane;
         _ringThread = ringThread;
         _listener = listener;
         _listenFd = listenFd;
@@ -79,20 +61,6 @@ internal sealed class RingAcceptor : IRingSlotOwner
     public void Attach()
     {
         Debug.Assert(_ringThread.IsOnRingThread);
-        _direct = _ringThread.FixedFiles is not null && _listener.AllowsDirectDescriptors;
-        if (_lane > 0 && !_direct)
-        {
-            // The ring has no fixed-file table after all: lane 0's multishot accept serves alone.
-            _finished = true;
-            _stopped.TrySetResult();
-            return;
-        }
-
-        if (_direct)
-        {
-            _address = new AcceptAddress();
-        }
-
         Slot = _ringThread.Slots.Reserve(out uint generation);
         Generation = generation;
         _ringThread.Slots.Occupy(Slot, this);
@@ -123,12 +91,6 @@ internal sealed class RingAcceptor : IRingSlotOwner
         }
 
         int result = completion.Result;
-        if (_direct)
-        {
-            OnDirectAcceptCompleted(result);
-            return;
-        }
-
         if (result >= 0 && result >= FdCeiling())
         {
             // The process is about to run out of fds. Connections must not take the last ones:
@@ -152,49 +114,7 @@ internal sealed class RingAcceptor : IRingSlotOwner
         }
         else
         {
-            OnAcceptFailed(-result);
-        }
-
-        if (!_armed && !_timerArmed && !_stopping && !_failed)
-        {
-            Arm();
-        }
-
-        TryFinishStop();
-    }
-
-    // res is the fixed-file slot the kernel picked: fds are not involved, so no fd ceiling either.
-    private void OnDirectAcceptCompleted(int result)
-    {
-        if (result >= 0)
-        {
-            _backoffMs = 0;
-            if (_stopping)
-            {
-                _ringThread.CloseDirect(result);
-            }
-            else
-            {
-                _ringThread.Connections.AcceptDirect(result, _address!.ToEndPoint(), _listener);
-            }
-        }
-        else
-        {
-            _ringThread.ReleaseFixedSlot();
-            OnAcceptFailed(-result);
-        }
-
-        if (!_armed && !_timerArmed && !_stopping && !_failed)
-        {
-            Arm();
-        }
-
-        TryFinishStop();
-    }
-
-    private void OnAcceptFailed(int errno)
-    {
-        {
+            int errno = -result;
             switch (errno)
             {
                 case Errno.ECANCELED:
@@ -208,15 +128,12 @@ internal sealed class RingAcceptor : IRingSlotOwner
                 case Errno.ENOBUFS:
                 case Errno.ENOMEM:
                     _backoffMs = _backoffMs == 0 ? 10 : System.Math.Min(_backoffMs * 2, MaxBackoffMs);
-                    if (_backoffLog.Value.ShouldReport(out int suppressed))
+                    if (_backoffLog.ShouldReport(out int suppressed))
                     {
-                        string error = _direct && errno == Errno.ENFILE
-                            ? LibC.Describe(errno) + ": the ring's fixed-file table is full"
-                            : LibC.Describe(errno);
-                        IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", error, _backoffMs, suppressed);
+                        IoUringLog.AcceptBackoff(_ringThread.Logger, _listener.EndPoint.ToString() ?? "", LibC.Describe(errno), _backoffMs, suppressed);
                     }
 
-                    if (_armed && !_direct)
+                    if (_armed)
                     {
                         // A multishot accept that reported an error but goes on: pause it.
                         _ringThread.Cancel(AcceptUserData);
@@ -230,6 +147,13 @@ internal sealed class RingAcceptor : IRingSlotOwner
                     break;
             }
         }
+
+        if (!_armed && !_timerArmed && !_stopping && !_failed)
+        {
+            Arm();
+        }
+
+        TryFinishStop();
     }
 
     private void OnRetryTimerCompleted()
@@ -267,23 +191,7 @@ internal sealed class RingAcceptor : IRingSlotOwner
 
     private void Arm()
     {
-        if (_direct)
-        {
-            if (!_ringThread.TryReserveFixedSlot())
-            {
-                // Every slot of the table is taken: wait as on fd exhaustion, the connection stays queued.
-                OnAcceptFailed(Errno.ENFILE);
-                return;
-            }
-
-            _address!.Reset();
-            _ringThread.AcceptDirect(_listenFd, _address.Address, _address.Length, AcceptUserData);
-        }
-        else
-        {
-            _ringThread.Accept(_listenFd, _multishot, AcceptUserData);
-        }
-
+        _ringThread.Accept(_listenFd, _multishot, AcceptUserData);
         _armed = true;
     }
 
@@ -319,9 +227,6 @@ internal sealed class RingAcceptor : IRingSlotOwner
         _ringThread.Slots.Free(Slot);
         _backoff?.Dispose();
         _backoff = null;
-        // No accept is in flight: nothing writes there any more.
-        _address?.Dispose();
-        _address = null;
 
         _stopped.TrySetResult();
     }

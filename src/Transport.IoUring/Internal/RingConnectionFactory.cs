@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
-using System.Net;
 using System.Threading;
 using Microsoft.Extensions.Logging;
 using Transport.IoUring.Interop;
@@ -58,25 +57,8 @@ internal sealed class RingConnectionFactory
             LibC.SetNoDelay(fd);
         }
 
-        Start(SocketTarget.Fd(fd), listener, local, remote);
-    }
-
-    /// <summary>
-    /// Ring thread: turns a socket accepted into fixed-file slot <paramref name="fixedSlot"/> into a
-    /// connection. The listener's own endpoint is the local one (only listeners whose local address is
-    /// fixed accept this way) and <paramref name="remote"/> came with the accept: no syscall.
-    /// </summary>
-    public void AcceptDirect(int fixedSlot, EndPoint? remote, IoUringConnectionListener listener)
-    {
-        Debug.Assert(_ringThread.IsOnRingThread);
-        _ringThread.DirectAccepts++;
-        Start(SocketTarget.Direct(fixedSlot), listener, listener.EndPoint, remote);
-    }
-
-    private void Start(SocketTarget socket, IoUringConnectionListener listener, EndPoint? local, EndPoint? remote)
-    {
         int slot = _slots.Reserve(out uint generation);
-        var connection = new IoUringConnection(_ringThread, listener, socket, slot, generation, local, remote);
+        var connection = new IoUringConnection(_ringThread, listener, fd, slot, generation, local, remote);
         _slots.Occupy(slot, connection);
         Interlocked.Increment(ref _active);
         Volatile.Write(ref _accepted, _accepted + 1);

@@ -91,8 +91,7 @@ internal sealed class RingMemoryPlan
     /// <summary>
     /// The locked memory one ring is charged: its ring region and SQE array, and its
     /// provided-buffer ring's descriptors (<paramref name="bufferRingEntries"/> 0: none), each
-    /// rounded up to whole pages. The fixed-file table of direct descriptors is not among them: the
-    /// kernel allocates it as ordinary (memory-cgroup charged) kernel memory, not locked memory.
+    /// rounded up to whole pages.
     /// </summary>
     public static long BytesForRing(int ringEntries, int bufferRingEntries, int pageSize)
     {

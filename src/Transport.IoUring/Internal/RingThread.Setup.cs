@@ -66,31 +66,11 @@ internal sealed partial class RingThread
             _registeredSlabs = new RegisteredSlabs(_registeredBuffers, MemoryPool, this, _logger);
         }
 
-        if ((Features & RingFeatures.DirectDescriptors) != 0)
-        {
-            int slots = _options.DirectDescriptorSlots > 0
-                ? _options.DirectDescriptorSlots
-                : (int)Math.Min(LibC.OpenFileLimit(), MaxDirectDescriptors);
-            _fixedFiles = FixedFileTable.TryCreate(_ring, slots, out int filesErrno);
-            if (_fixedFiles is null)
-            {
-                IoUringLog.DirectDescriptorsUnavailable(_logger, Id, slots, LibC.Describe(filesErrno));
-                Features &= ~RingFeatures.DirectDescriptors;
-            }
-            else
-            {
-                _lingerZero = LibC.AllocateLingerZero();
-            }
-        }
-
         ArmWake();
     }
 
     private void Teardown()
     {
-        // Not unregistered by hand: on kernels that quiesce the table first, that would wait for
-        // requests a timed-out stop left in flight. Closing the ring frees it.
-        _fixedFiles = null;
         _registeredBuffers?.Dispose();
         _registeredBuffers = null;
         _bufferRing?.Dispose();
@@ -109,13 +89,6 @@ internal sealed partial class RingThread
 
         MemoryPool.Dispose();
         GatherLists.Dispose();
-        if (_lingerZero != 0)
-        {
-            // The kernel copies a socket command's value when it issues it; the ring is closed.
-            LibC.FreeNative(_lingerZero);
-        }
-
-        _lingerZero = 0;
     }
 
     /// <summary>

@@ -27,9 +27,6 @@ internal sealed partial class RingThread : PipeScheduler
     private const int CompletionBatch = 256;
     private const int RegisteredSlabSlots = 1024;   // 1024 × 128 KiB slabs = 128 MiB of pipe memory per ring
 
-    /// <summary>The largest fixed-file table a ring registers: 64 Ki connections per ring, about 0.5 MiB of kernel memory.</summary>
-    public const int MaxDirectDescriptors = 65536;
-
     private readonly IoUringTransportOptions _options;
     private readonly ILogger _logger;
     private readonly Thread _thread;
@@ -45,8 +42,6 @@ internal sealed partial class RingThread : PipeScheduler
     private ProvidedBufferRing? _bufferRing;
     private RegisteredBufferTable? _registeredBuffers;
     private RegisteredSlabs? _registeredSlabs;
-    private FixedFileTable? _fixedFiles;
-    private nint _lingerZero;         // struct linger {1, 0} for SO_LINGER socket commands (native, ring lifetime)
     private bool _wakeArmed;
     private long _stopDeadline;       // 0 until a stop is requested, then Environment.TickCount64 to give up at
 
@@ -254,10 +249,6 @@ internal sealed partial class RingThread : PipeScheduler
                     break;
 
                 case OperationKind.Cancel:
-                    break;
-
-                case OperationKind.CloseDirect:
-                    OnDirectCloseFailed();
                     break;
 
                 default:

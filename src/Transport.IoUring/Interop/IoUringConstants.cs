@@ -30,8 +30,6 @@ internal static class Opcode
     public const byte Socket = 45;      // 5.19; its presence stands in for multishot accept (5.19)
     public const byte SendZc = 47;      // 6.0
     public const byte SendMsgZc = 48;   // 6.1
-    public const byte UringCmd = 46;    // 5.19; socket commands (SOCKET_URING_OP_*) from 6.7
-    public const byte FixedFdInstall = 54; // 6.8; its presence stands in for the 6.7 socket commands
 }
 
 internal static class SqeFlags
@@ -103,8 +101,6 @@ internal static class RegisterOp
     public const uint RegisterBuffers = 0;
     public const uint UnregisterBuffers = 1;
     public const uint RegisterProbe = 8;
-    public const uint UnregisterFiles = 3;
-    public const uint RegisterFiles2 = 13;
     public const uint RegisterBuffers2 = 15;
     public const uint RegisterBuffersUpdate = 16;
     public const uint RegisterRingFds = 20;
@@ -122,18 +118,6 @@ internal static class PbufRingFlags
 internal static class RsrcFlags
 {
     public const uint RegisterSparse = 1u << 0;   // IORING_RSRC_REGISTER_SPARSE, 5.19
-}
-
-/// <summary>The file_index of an accept or socket that lets the kernel pick a free fixed-file slot (5.19).</summary>
-internal static class FileIndex
-{
-    public const uint Alloc = ~0u;                 // IORING_FILE_INDEX_ALLOC
-}
-
-/// <summary>cmd_op of an IORING_OP_URING_CMD on a socket (enum io_uring_socket_op).</summary>
-internal static class SocketCommand
-{
-    public const uint SetSockOpt = 3;              // SOCKET_URING_OP_SETSOCKOPT, 6.7 (SOL_SOCKET options only)
 }
 
 internal static class RwFlags

@@ -87,20 +87,6 @@ internal static unsafe partial class LibC
 
     public static void SetNoDelay(int fd) => SetIntOption(fd, SocketConstants.IPPROTO_TCP, SocketConstants.TCP_NODELAY, 1);
 
-    /// <summary>sizeof(struct linger).</summary>
-    public static int LingerSize => sizeof(Linger);
-
-    /// <summary>Frees what <see cref="AllocateLingerZero"/> returned.</summary>
-    public static void FreeNative(nint memory) => System.Runtime.InteropServices.NativeMemory.Free((void*)memory);
-
-    /// <summary>A native struct linger {on, 0} for SO_LINGER socket commands; free with <see cref="FreeNative"/>.</summary>
-    public static nint AllocateLingerZero()
-    {
-        var linger = (Linger*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)sizeof(Linger));
-        *linger = new Linger { OnOff = 1, Seconds = 0 };
-        return (nint)linger;
-    }
-
     /// <summary>SO_LINGER {on, 0}: close() then sends RST and drops unsent data.</summary>
     public static void SetLingerZero(int fd)
     {

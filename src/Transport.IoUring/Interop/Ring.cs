@@ -219,68 +219,31 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareAccept(int listenFd, bool multishot, ulong userData) => SqePrep.Accept(NextSqe(), listenFd, multishot, userData);
 
-    public void PrepareRecv(SocketTarget socket, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, msgFlags, userData);
+    public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Recv(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
 
-    public void PrepareReadFixed(SocketTarget socket, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
+    public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => SqePrep.ReadFixed(NextSqe(), fd, (byte*)buffer, (uint)length, (ushort)bufferIndex, rwFlags, userData);
 
     /// <summary>Multishot recv from a provided-buffer group; with <paramref name="bundle"/> (6.10) one completion may fill several buffers.</summary>
-    public void PrepareRecvMultishot(SocketTarget socket, ushort bufferGroup, bool bundle, ulong userData)
+    public void PrepareRecvMultishot(int fd, ushort bufferGroup, bool bundle, ulong userData)
     {
-        Sqe* sqe = socket.Apply(NextSqe());
-        SqePrep.RecvMultishot(sqe, socket.FdOrSlot, bufferGroup, userData);
+        Sqe* sqe = NextSqe();
+        SqePrep.RecvMultishot(sqe, fd, bufferGroup, userData);
         MarkBundle(sqe, bundle);
     }
 
     /// <summary>Single-shot recv from a provided-buffer group; with <paramref name="bundle"/> (6.10) it may fill several buffers.</summary>
-    public void PrepareRecvSelect(SocketTarget socket, ushort bufferGroup, bool bundle, ulong userData)
+    public void PrepareRecvSelect(int fd, ushort bufferGroup, bool bundle, ulong userData)
     {
-        Sqe* sqe = socket.Apply(NextSqe());
-        SqePrep.RecvSelect(sqe, socket.FdOrSlot, bufferGroup, userData);
+        Sqe* sqe = NextSqe();
+        SqePrep.RecvSelect(sqe, fd, bufferGroup, userData);
         MarkBundle(sqe, bundle);
     }
 
-    public void PrepareSend(SocketTarget socket, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(socket.Apply(NextSqe()), socket.FdOrSlot, (byte*)buffer, (uint)length, msgFlags, userData);
+    public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => SqePrep.Send(NextSqe(), fd, (byte*)buffer, (uint)length, msgFlags, userData);
 
-    public void PrepareSendMsg(SocketTarget socket, IoVecBuffer message, int msgFlags, ulong userData) => SqePrep.SendMsg(socket.Apply(NextSqe()), socket.FdOrSlot, message.Header, msgFlags, userData);
+    public void PrepareSendMsg(int fd, IoVecBuffer message, int msgFlags, ulong userData) => SqePrep.SendMsg(NextSqe(), fd, message.Header, msgFlags, userData);
 
-    public void PreparePollAdd(SocketTarget socket, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(socket.Apply(NextSqe()), socket.FdOrSlot, events, multishot, userData);
-
-    // Plain-fd forms of the above (tests and callers that hold an fd).
-    public void PrepareRecv(int fd, nint buffer, int length, int msgFlags, ulong userData) => PrepareRecv(SocketTarget.Fd(fd), buffer, length, msgFlags, userData);
-
-    public void PrepareReadFixed(int fd, nint buffer, int length, int bufferIndex, uint rwFlags, ulong userData) => PrepareReadFixed(SocketTarget.Fd(fd), buffer, length, bufferIndex, rwFlags, userData);
-
-    public void PrepareRecvMultishot(int fd, ushort bufferGroup, bool bundle, ulong userData) => PrepareRecvMultishot(SocketTarget.Fd(fd), bufferGroup, bundle, userData);
-
-    public void PrepareRecvSelect(int fd, ushort bufferGroup, bool bundle, ulong userData) => PrepareRecvSelect(SocketTarget.Fd(fd), bufferGroup, bundle, userData);
-
-    public void PrepareSend(int fd, nint buffer, int length, int msgFlags, ulong userData) => PrepareSend(SocketTarget.Fd(fd), buffer, length, msgFlags, userData);
-
-    public void PrepareSendMsg(int fd, IoVecBuffer message, int msgFlags, ulong userData) => PrepareSendMsg(SocketTarget.Fd(fd), message, msgFlags, userData);
-
-    public void PreparePollAdd(int fd, uint events, bool multishot, ulong userData) => PreparePollAdd(SocketTarget.Fd(fd), events, multishot, userData);
-
-    public void PrepareAcceptDirect(int listenFd, nint address, nint addressLength, ulong userData) => SqePrep.AcceptDirect(NextSqe(), listenFd, (byte*)address, (uint*)addressLength, userData);
-
-    public void PrepareCloseDirect(int slot, ulong userData, bool skipSuccess)
-    {
-        Sqe* sqe = NextSqe();
-        SqePrep.CloseDirect(sqe, slot, userData);
-        if (skipSuccess)
-        {
-            // No CQE will say it left the kernel: it does not count as in flight. Should it fail,
-            // its CQE is counted back by OnSkippedCompletionReaped.
-            sqe->Flags |= SqeFlags.CqeSkipSuccess;
-            InFlight--;
-        }
-    }
-
-    /// <summary>A request prepared with CQE_SKIP_SUCCESS failed and posted a CQE after all (reaping it decremented <see cref="InFlight"/>).</summary>
-    public void OnSkippedCompletionReaped() => InFlight++;
-
-    public void PrepareShutdown(SocketTarget socket, int how, ulong userData) => SqePrep.Shutdown(socket.Apply(NextSqe()), socket.FdOrSlot, how, userData);
-
-    public void PrepareSetSocketOption(SocketTarget socket, int level, int optionName, nint value, int length, ulong userData) => SqePrep.SetSocketOption(socket.Apply(NextSqe()), socket.FdOrSlot, level, optionName, (void*)value, length, userData);
+    public void PreparePollAdd(int fd, uint events, bool multishot, ulong userData) => SqePrep.PollAdd(NextSqe(), fd, events, multishot, userData);
 
     public void PrepareRead(EventFd eventFd, ulong userData) => SqePrep.Read(NextSqe(), eventFd.Fd, eventFd.Buffer, sizeof(ulong), userData);
 

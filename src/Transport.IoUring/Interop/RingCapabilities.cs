@@ -19,7 +19,7 @@ internal enum RingFeatures
     MultishotRecv = 1 << 7,       // 6.0
     ProvidedBufferRing = 1 << 8,  // 5.19
     RegisteredBuffers = 1 << 9,   // 5.19: sparse table (IORING_RSRC_REGISTER_SPARSE) updated per slab
-    DirectDescriptors = 1 << 10,  // 6.8 (probed): accept into the fixed file table (IORING_FILE_INDEX_ALLOC), IOSQE_FIXED_FILE, SO_LINGER by socket command
+    DirectDescriptors = 1 << 10,  // 5.19: accept into the fixed file table (IORING_FILE_INDEX_ALLOC), IOSQE_FIXED_FILE
     ReceiveBundle = 1 << 11,      // 6.10: IORING_RECVSEND_BUNDLE on receives from the buffer ring
     IncrementalBuffers = 1 << 12, // 6.12: IOU_PBUF_RING_INC, a provided buffer consumed in parts
     MinWait = 1 << 13,            // 6.12: min_wait_usec in the extended enter argument
@@ -188,20 +188,6 @@ internal sealed unsafe class RingCapabilities
                 if (table is not null)
                 {
                     caps.Available |= RingFeatures.RegisteredBuffers;
-                }
-            }
-
-            // Direct descriptors need a sparse fixed-file table and accept into it (5.19), close and
-            // shutdown of a fixed slot (5.15, 5.11), and SO_LINGER through a socket command (6.7) for
-            // aborts that reset: without an fd, setsockopt(2) cannot reach the socket. Socket commands
-            // have no probe of their own; IORING_OP_FIXED_FD_INSTALL (6.8) stands in for them, so
-            // the path starts at 6.8 (Ubuntu 24.04) — what it saves is not worth a 6.7-only probe.
-            if (ops.Contains(Opcode.UringCmd) && ops.Contains(Opcode.FixedFdInstall) && ops.Contains(Opcode.Close) && ops.Contains(Opcode.Shutdown))
-            {
-                using var files = FixedFileTable.TryCreate(ring, 1, out _);
-                if (files is not null)
-                {
-                    caps.Available |= RingFeatures.DirectDescriptors;
                 }
             }
         }

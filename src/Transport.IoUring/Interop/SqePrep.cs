@@ -26,61 +26,6 @@ internal static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
-    /// <summary>
-    /// Accept straight into the ring's fixed-file table (5.19): the kernel picks a free slot
-    /// (IORING_FILE_INDEX_ALLOC) and the CQE's res is that slot, not an fd. The peer's address goes
-    /// to <paramref name="address"/>; single-shot, because a multishot accept would write every
-    /// connection's address into the same buffer. No SOCK_CLOEXEC: a fixed file has no fd to
-    /// inherit, and the kernel refuses the flag with a file index.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void AcceptDirect(Sqe* sqe, int listenFd, byte* address, uint* addressLength, ulong userData)
-    {
-        sqe->Opcode = Opcode.Accept;
-        sqe->Fd = listenFd;
-        sqe->Addr = (ulong)address;
-        sqe->Off = (ulong)addressLength;
-        sqe->FileIndex = FileIndex.Alloc;
-        sqe->UserData = userData;
-    }
-
-    /// <summary>Closes fixed-file slot <paramref name="slot"/> (5.15): file_index is the slot + 1, fd 0.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void CloseDirect(Sqe* sqe, int slot, ulong userData)
-    {
-        sqe->Opcode = Opcode.Close;
-        sqe->Fd = 0;
-        sqe->FileIndex = (uint)slot + 1;
-        sqe->UserData = userData;
-    }
-
-    /// <summary>shutdown(2) as a request (5.11); <paramref name="how"/> is SHUT_WR or SHUT_RDWR.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Shutdown(Sqe* sqe, int fd, int how, ulong userData)
-    {
-        sqe->Opcode = Opcode.Shutdown;
-        sqe->Fd = fd;
-        sqe->Len = (uint)how;
-        sqe->UserData = userData;
-    }
-
-    /// <summary>
-    /// setsockopt(2) of a SOL_SOCKET option as a socket command (IORING_OP_URING_CMD,
-    /// SOCKET_URING_OP_SETSOCKOPT, 6.7): level and optname in the addr field, optlen in file_index
-    /// (splice_fd_in), optval in addr3. The kernel copies the value at issue.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SetSocketOption(Sqe* sqe, int fd, int level, int optionName, void* value, int length, ulong userData)
-    {
-        sqe->Opcode = Opcode.UringCmd;
-        sqe->Fd = fd;
-        sqe->Off = SocketCommand.SetSockOpt;  // cmd_op (low 32 bits of the off union)
-        sqe->Addr = (uint)level | ((ulong)(uint)optionName << 32);
-        sqe->FileIndex = (uint)length;
-        sqe->Addr3 = (ulong)value;
-        sqe->UserData = userData;
-    }
-
     /// <summary>Recv into a caller buffer.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Recv(Sqe* sqe, int fd, byte* buffer, uint length, int msgFlags, ulong userData)
@@ -99,7 +44,7 @@ internal static unsafe class SqePrep
     {
         sqe->Opcode = Opcode.Recv;
         sqe->Fd = fd;
-        sqe->Flags |= SqeFlags.BufferSelect;
+        sqe->Flags = SqeFlags.BufferSelect;
         sqe->IoPrio = IoPrioFlags.RecvMultishot;
         sqe->BufIndex = bufferGroup;
         sqe->UserData = userData;
@@ -111,7 +56,7 @@ internal static unsafe class SqePrep
     {
         sqe->Opcode = Opcode.Recv;
         sqe->Fd = fd;
-        sqe->Flags |= SqeFlags.BufferSelect;
+        sqe->Flags = SqeFlags.BufferSelect;
         sqe->BufIndex = bufferGroup;
         sqe->UserData = userData;
     }

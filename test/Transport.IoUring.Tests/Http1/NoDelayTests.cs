@@ -31,11 +31,6 @@ public partial class NoDelayTests(ITestOutputHelper output)
         {
             o.NoDelay = noDelay;
             o.RingCount = rings;
-
-            // The option is read from the connection's fd: with direct descriptors there is none. The
-            // accepted socket inherits TCP_NODELAY from the listener the same way either way (the
-            // kernel clones the listener's socket before io_uring puts it in a table or an fd).
-            o.DisabledFeatures = Transport.IoUring.Interop.RingFeatures.DirectDescriptors;
         }, output: output);
 
         var ringsSeen = new System.Collections.Generic.HashSet<string>();

@@ -162,8 +162,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "SendZc" => "SEND_ZC",
             "SendMsgZc" => "SENDMSG_ZC",
             "ReadFixed" => "READ_FIXED",
-            "UringCmd" => "URING_CMD",
-            "FixedFdInstall" => "FIXED_FD_INSTALL",
             _ => name.ToUpperInvariant(),   // Socket → IORING_OP_SOCKET
         }),
         (typeof(SqeFlags), name => name switch
@@ -238,18 +236,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
             "UnregisterRingFds" => "IORING_UNREGISTER_RING_FDS",
             "RegisterPbufRing" => "IORING_REGISTER_PBUF_RING",
             "UnregisterPbufRing" => "IORING_UNREGISTER_PBUF_RING",
-            "UnregisterFiles" => "IORING_UNREGISTER_FILES",
-            "RegisterFiles2" => "IORING_REGISTER_FILES2",
-            _ => Unmapped(name),
-        }),
-        (typeof(FileIndex), name => name switch
-        {
-            "Alloc" => "IORING_FILE_INDEX_ALLOC",
-            _ => Unmapped(name),
-        }),
-        (typeof(SocketCommand), name => name switch
-        {
-            "SetSockOpt" => "SOCKET_URING_OP_SETSOCKOPT",
             _ => Unmapped(name),
         }),
         (typeof(CqeFlags), name => name switch
@@ -320,8 +306,6 @@ public sealed class InteropLayoutTests : IClassFixture<InteropLayoutTests.Header
         ["IORING_RECVSEND_BUNDLE"] = new(6, 10),
         ["IORING_CQE_F_BUF_MORE"] = new(6, 12),
         ["IOU_PBUF_RING_INC"] = new(6, 12),
-        ["IORING_OP_FIXED_FD_INSTALL"] = new Version(6, 8),
-        ["SOCKET_URING_OP_SETSOCKOPT"] = new Version(6, 7),
     };
 
     [Fact]

@@ -50,13 +50,12 @@ internal abstract class Receiver
     {
         Connection = connection;
         RingThread = connection.RingThread;
-        Fd = connection.Socket;
+        Fd = connection.Fd;
     }
 
     protected IoUringConnection Connection { get; }
     protected RingThread RingThread { get; }
-    /// <summary>The connection's socket: an fd, or a fixed-file slot (direct descriptor).</summary>
-    protected SocketTarget Fd { get; }
+    protected int Fd { get; }
 
     public ReceivePhase Phase { get; protected set; }
 
