@@ -88,7 +88,7 @@ public sealed class IoUringTransportOptions
     /// <summary>
     /// io_uring kernel features the transport must not use even where the kernel offers them,
     /// comma-separated, by the names the start-up log line lists (e.g.
-    /// <c>"DirectDescriptors,ReceiveBundle"</c>): a way around a kernel that misbehaves with one of
+    /// <c>"ReceiveBundle,IncrementalBuffers"</c>): a way around a kernel that misbehaves with one of
     /// them, and a way to compare paths side by side. The transport then runs the code path it runs
     /// on a kernel without them. Unknown names fail validation. Defaults to null: everything the
     /// kernel offers.

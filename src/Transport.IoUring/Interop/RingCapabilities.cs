@@ -19,12 +19,9 @@ internal enum RingFeatures
     MultishotRecv = 1 << 7,       // 6.0
     ProvidedBufferRing = 1 << 8,  // 5.19
     RegisteredBuffers = 1 << 9,   // 5.19: sparse table (IORING_RSRC_REGISTER_SPARSE) updated per slab
-    DirectDescriptors = 1 << 10,  // 5.19: accept into the fixed file table (IORING_FILE_INDEX_ALLOC), IOSQE_FIXED_FILE
-    ReceiveBundle = 1 << 11,      // 6.10: IORING_RECVSEND_BUNDLE on receives from the buffer ring
-    IncrementalBuffers = 1 << 12, // 6.12: IOU_PBUF_RING_INC, a provided buffer consumed in parts
-    MinWait = 1 << 13,            // 6.12: min_wait_usec in the extended enter argument
-    SendZeroCopy = 1 << 14,       // 6.0: IORING_OP_SEND_ZC for large sends
-    All = (1 << 15) - 1,
+    ReceiveBundle = 1 << 10,      // 6.10: IORING_RECVSEND_BUNDLE on receives from the buffer ring
+    IncrementalBuffers = 1 << 11, // 6.12: IOU_PBUF_RING_INC, a provided buffer consumed in parts
+    All = (1 << 12) - 1,
 }
 
 /// <summary>
