@@ -53,16 +53,7 @@ internal sealed class IoUringTransportOptionsValidator : IValidateOptions<IoUrin
         IoUringTransportOptions.ParseKernelFeatures(o.DisabledKernelFeatures, out var unknownFeatures);
         if (unknownFeatures.Count > 0)
         {
-            var known = new List<string>();
-            foreach (var feature in Enum.GetValues<Interop.RingFeatures>())
-            {
-                if (feature is not Interop.RingFeatures.None and not Interop.RingFeatures.All)
-                {
-                    known.Add(feature.ToString());
-                }
-            }
-
-            errors.Add($"IoUringTransportOptions.DisabledKernelFeatures names no kernel feature: {string.Join(", ", unknownFeatures)}. Known: All, {string.Join(", ", known)}.");
+            errors.Add($"IoUringTransportOptions.DisabledKernelFeatures names no kernel feature: {string.Join(", ", unknownFeatures)}. Known: All, {Interop.RingCapabilities.Describe(Interop.RingFeatures.All)}.");
         }
 
         if (o.Backlog < 1)
