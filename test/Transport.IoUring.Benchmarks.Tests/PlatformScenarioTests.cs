@@ -81,7 +81,7 @@ public sealed class PlatformScenarioTests
     }
 
     [Fact]
-    public void BaselineRowSkipsThePlatformScenarios()
+    public void BaselineRowSkipsThePlatformScenariosUnlessItsDirectoryHasAPlatformServer()
     {
         string directory = Directory.CreateTempSubdirectory("baseline-platform-").FullName;
         try
@@ -89,8 +89,20 @@ public sealed class PlatformScenarioTests
             File.WriteAllText(Path.Combine(directory, "WebApp.dll"), "");
             var baseline = TransportVariant.Baseline(directory);
 
-            Assert.False(baseline.Serves(Scenario.Select(["platform-plaintext-wrk"]).Single()));
+            var platform = Scenario.Select(["platform-plaintext-wrk"]).Single();
+            Assert.False(baseline.Serves(platform));
             Assert.True(baseline.Serves(Scenario.Select(["plaintext-64-wrk"]).Single()));
+
+            // The other commit's PlatformServer.dll copied beside its WebApp.dll: the row runs it.
+            File.WriteAllText(Path.Combine(directory, "PlatformServer.dll"), "");
+            var settings = new HarnessSettings
+            {
+                Scenarios = Scenario.All, Transports = [baseline], DurationSeconds = 5, WarmupSeconds = 6, Rounds = 3,
+                ServerCpus = "0", ClientCpus = "1", OutputDirectory = "x", RepositoryRoot = "/repo",
+            };
+            Assert.True(baseline.Serves(platform));
+            Assert.Equal(Path.Combine(directory, "PlatformServer.dll"), settings.ServerDllFor(baseline, platform));
+            Assert.Equal(settings.PlatformDll, settings.ServerDllFor(TransportVariant.Select(["iouring"]).Single(), platform));
         }
         finally
         {

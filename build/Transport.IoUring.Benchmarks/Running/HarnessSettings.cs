@@ -42,7 +42,13 @@ internal sealed class HarnessSettings
     public string ServerDllFor(TransportVariant transport, Scenario scenario)
     {
         ArgumentNullException.ThrowIfNull(scenario);
-        return scenario.App == ServerApp.Platform ? PlatformDll : SampleDllFor(transport);
+        ArgumentNullException.ThrowIfNull(transport);
+        if (scenario.App == ServerApp.Platform)
+        {
+            return transport.SampleDirectory is { } directory ? Path.Combine(directory, TransportVariant.PlatformDllName) : PlatformDll;
+        }
+
+        return SampleDllFor(transport);
     }
 
     /// <summary>The WebApp.dll a row runs: this repository's build, or the baseline row's own.</summary>

@@ -44,6 +44,9 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
         };
     }
 
+    /// <summary>The platform server's file name; a baseline directory that holds it (built from the same commit, copied beside WebApp.dll) serves the platform scenarios too.</summary>
+    public const string PlatformDllName = "PlatformServer.dll";
+
     /// <summary>The row with TechEmpower's Sockets settings.</summary>
     public const string SocketsTechEmpowerName = "sockets-te";
 
@@ -58,8 +61,8 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
 
     /// <summary>
     /// Whether this row runs <paramref name="scenario"/>: nginx serves only the static plaintext and
-    /// json responses; the baseline row only the sample's scenarios (its directory holds a WebApp
-    /// from another commit, not a platform server).
+    /// json responses; the baseline row the sample's scenarios, and the platform scenarios when its
+    /// directory also holds that commit's PlatformServer.dll.
     /// </summary>
     public bool Serves(Scenario scenario)
     {
@@ -69,7 +72,7 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
             return scenario.IsStaticResponse;
         }
 
-        return SampleDirectory is null || scenario.App == ServerApp.Sample;
+        return SampleDirectory is null || scenario.App == ServerApp.Sample || File.Exists(Path.Combine(SampleDirectory, PlatformDllName));
     }
 
     public static IReadOnlyList<TransportVariant> All { get; } =
