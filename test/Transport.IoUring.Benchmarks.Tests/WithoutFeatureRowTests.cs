@@ -11,19 +11,19 @@ public sealed class WithoutFeatureRowTests
     [Fact]
     public void AWithoutRowIsTheIoUringRowWithThoseKernelFeaturesDisabled()
     {
-        var rows = TransportVariant.Select(["sockets", "iouring", "iouring-without-DirectDescriptors+ReceiveBundle"]);
+        var rows = TransportVariant.Select(["sockets", "iouring", "iouring-without-ReceiveBundle+IncrementalBuffers"]);
 
-        Assert.Equal(["sockets", "iouring", "iouring-without-DirectDescriptors+ReceiveBundle"], rows.Select(r => r.Name));
+        Assert.Equal(["sockets", "iouring", "iouring-without-ReceiveBundle+IncrementalBuffers"], rows.Select(r => r.Name));
         var without = rows[2];
         Assert.True(without.ExpectsIoUring);
-        Assert.Equal("DirectDescriptors,ReceiveBundle", without.Environment["Kestrel__Transport__IoUring__DisabledKernelFeatures"]);
+        Assert.Equal("ReceiveBundle,IncrementalBuffers", without.Environment["Kestrel__Transport__IoUring__DisabledKernelFeatures"]);
         Assert.Single(without.Environment);
-        Assert.Contains("DisabledKernelFeatures=DirectDescriptors,ReceiveBundle", without.Description, StringComparison.Ordinal);
+        Assert.Contains("DisabledKernelFeatures=ReceiveBundle,IncrementalBuffers", without.Description, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("iouring-without-")]
-    [InlineData("iouring-without-MinWait+")]
+    [InlineData("iouring-without-ReceiveBundle+")]
     public void AWithoutRowMustNameItsFeatures(string name)
     {
         var ex = Assert.Throws<ArgumentException>(() => TransportVariant.Select(["iouring", name]));
@@ -34,11 +34,11 @@ public sealed class WithoutFeatureRowTests
     public void TheRatioRowsCompareTheIoUringRowWithItselfWithoutTheFeature()
     {
         var pairs = Transport.IoUring.Benchmarks.Results.TransportRatio.Pairs(
-            ["sockets", "iouring", "iouring-without-MinWait"], Transport.IoUring.Benchmarks.Reporting.MarkdownReport.IsIoUring);
+            ["sockets", "iouring", "iouring-without-ReceiveBundle"], Transport.IoUring.Benchmarks.Reporting.MarkdownReport.IsIoUring);
 
         Assert.Contains(("iouring", "sockets"), pairs);
-        Assert.Contains(("iouring-without-MinWait", "sockets"), pairs);
-        Assert.Contains(("iouring", "iouring-without-MinWait"), pairs);
+        Assert.Contains(("iouring-without-ReceiveBundle", "sockets"), pairs);
+        Assert.Contains(("iouring", "iouring-without-ReceiveBundle"), pairs);
         Assert.Equal(3, pairs.Count);
     }
 }

@@ -45,7 +45,7 @@ internal sealed class HarnessSettings
         ArgumentNullException.ThrowIfNull(transport);
         if (scenario.App == ServerApp.Platform)
         {
-            return transport.SampleDirectory is { } directory ? Path.Combine(directory, TransportVariant.PlatformDllName) : PlatformDll;
+            return transport.PlatformDllInSampleDirectory ?? PlatformDll;
         }
 
         return SampleDllFor(transport);

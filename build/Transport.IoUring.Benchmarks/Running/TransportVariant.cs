@@ -47,6 +47,9 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
     /// <summary>The platform server's file name; a baseline directory that holds it (built from the same commit, copied beside WebApp.dll) serves the platform scenarios too.</summary>
     public const string PlatformDllName = "PlatformServer.dll";
 
+    /// <summary>Where the baseline row's platform server would be (null for rows on this repository's build).</summary>
+    public string? PlatformDllInSampleDirectory => SampleDirectory is null ? null : Path.Combine(SampleDirectory, PlatformDllName);
+
     /// <summary>The row with TechEmpower's Sockets settings.</summary>
     public const string SocketsTechEmpowerName = "sockets-te";
 
@@ -72,7 +75,7 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
             return scenario.IsStaticResponse;
         }
 
-        return SampleDirectory is null || scenario.App == ServerApp.Sample || File.Exists(Path.Combine(SampleDirectory, PlatformDllName));
+        return PlatformDllInSampleDirectory is not { } platformDll || scenario.App == ServerApp.Sample || File.Exists(platformDll);
     }
 
     public static IReadOnlyList<TransportVariant> All { get; } =
@@ -156,7 +159,7 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
 
     /// <summary>
     /// The "iouring" row with <c>DisabledKernelFeatures</c> set to the features the name lists
-    /// (<c>iouring-without-DirectDescriptors+ReceiveBundle</c>): the same build with and without a
+    /// (<c>iouring-without-ReceiveBundle+IncrementalBuffers</c>): the same build with and without a
     /// kernel path, interleaved in one run. The server checks the names (an unknown one fails its start).
     /// </summary>
     public static TransportVariant Without(string name)
@@ -165,7 +168,7 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
         string features = name[WithoutPrefix.Length..].Replace('+', ',');
         if (features.Length == 0 || features.Split(',').Any(f => f.Length == 0))
         {
-            throw new ArgumentException($"{name}: name the kernel features after {WithoutPrefix}, joined by '+' (e.g. {WithoutPrefix}DirectDescriptors+ReceiveBundle).");
+            throw new ArgumentException($"{name}: name the kernel features after {WithoutPrefix}, joined by '+' (e.g. {WithoutPrefix}ReceiveBundle+IncrementalBuffers).");
         }
 
         return new TransportVariant(name, "iouring", IoUringOption("DisabledKernelFeatures", features),
