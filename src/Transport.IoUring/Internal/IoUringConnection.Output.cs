@@ -45,7 +45,7 @@ internal sealed partial class IoUringConnection
 
     private void CancelSend()
     {
-        if (_sendState == SendState.Sending)
+        if (_sendState == SendState.Sending && !RequestsCancelledByFd)
         {
             _ringThread.Cancel(UserDataFor(OperationKind.Send));
         }

@@ -65,6 +65,9 @@ internal abstract class Receiver
     /// <summary>True once receiving has ended and none of its requests can complete any more: the fd may be closed.</summary>
     public abstract bool IsFinished { get; }
 
+    /// <summary>True while a request of this receiver is in the kernel and not being cancelled.</summary>
+    public abstract bool HasArmedRequests { get; }
+
     /// <summary>True while the kernel may write into memory of the input pipe (the pipe must not be completed yet).</summary>
     public virtual bool IsWritingIntoPipe => false;
 
@@ -104,7 +107,10 @@ internal abstract class Receiver
         if (operation == OperationState.Armed)
         {
             operation = OperationState.Cancelling;
-            RingThread.Cancel(Connection.UserDataFor(kind));
+            if (!Connection.RequestsCancelledByFd)
+            {
+                RingThread.Cancel(Connection.UserDataFor(kind));
+            }
         }
     }
 
