@@ -45,7 +45,7 @@ internal sealed partial class IoUringConnection
 
     private void CancelSend()
     {
-        if (_sendState == SendState.Sending && !RequestsCancelledByFd)
+        if (_sendState == SendState.Sending)
         {
             _ringThread.Cancel(UserDataFor(OperationKind.Send));
         }

@@ -191,24 +191,10 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
             LibC.Shutdown(_fd, SocketConstants.SHUT_RDWR);
         }
 
-        // Everything still in the kernel for this socket goes (nothing is armed on it after this):
-        // with one SQE where the kernel cancels by fd (5.19), else one per request.
-        if (_ringThread.CancelsByFd && (_receiver.HasArmedRequests || _sendState == SendState.Sending))
-        {
-            RequestsCancelledByFd = true;
-            _ringThread.CancelAllOn(_fd, UserDataFor(OperationKind.Cancel));
-        }
-
         EndReceive(null);
         CancelSend();
         FireConnectionClosed();
     }
-
-    /// <summary>
-    /// Shutdown cancelled every request on the fd at once: the receiver and the send side mark their
-    /// armed requests as being cancelled without a cancel of their own.
-    /// </summary>
-    public bool RequestsCancelledByFd { get; private set; }
 
     private void FireConnectionClosed()
     {

@@ -15,12 +15,6 @@ internal sealed partial class RingThread
     /// <summary>Times a full submission ring was submitted early to make room (ring thread).</summary>
     public long SubmissionQueueFullSubmits { get; private set; }
 
-    /// <summary>Cancels of one request by its user_data (diagnostics and tests).</summary>
-    public long TargetedCancels { get; private set; }
-
-    /// <summary>Cancels of every request on a connection's fd (<see cref="RingFeatures.CancelByFd"/>; diagnostics and tests).</summary>
-    public long FdCancels { get; private set; }
-
     public void Accept(int listenFd, bool multishot, ulong userData)
     {
         MakeRoom();
@@ -89,20 +83,7 @@ internal sealed partial class RingThread
     public void Cancel(ulong targetUserData)
     {
         MakeRoom();
-        TargetedCancels++;
         _ring!.PrepareCancel(targetUserData, UserData.Pack(OperationKind.Cancel, UserData.Slot(targetUserData), UserData.Generation(targetUserData)));
-    }
-
-    /// <summary>
-    /// Cancels every request on <paramref name="fd"/> with one SQE (<see cref="RingFeatures.CancelByFd"/>);
-    /// the cancel's own completion (<paramref name="cancelUserData"/>) is ignored.
-    /// </summary>
-    public void CancelAllOn(int fd, ulong cancelUserData)
-    {
-        Debug.Assert(CancelsByFd);
-        MakeRoom();
-        FdCancels++;
-        _ring!.PrepareCancelFd(fd, cancelUserData);
     }
 
     /// <summary>

@@ -105,9 +105,6 @@ internal sealed partial class RingThread : PipeScheduler
     /// <summary>Receives from the buffer ring are bundles (IORING_RECVSEND_BUNDLE): one completion may fill several buffers.</summary>
     public bool ReceivesBundles => (Features & RingFeatures.ReceiveBundle) != 0;
 
-    /// <summary>A connection's shutdown cancels its requests with one SQE instead of one each.</summary>
-    public bool CancelsByFd => (Features & RingFeatures.CancelByFd) != 0;
-
     /// <summary>The kernel ring (ring thread only, for submissions; other threads read its counters).</summary>
     public Ring KernelRing => _ring!;
 

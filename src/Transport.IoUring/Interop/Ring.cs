@@ -249,8 +249,6 @@ internal sealed unsafe class Ring : IDisposable
 
     public void PrepareCancel(ulong targetUserData, ulong userData) => SqePrep.Cancel(NextSqe(), targetUserData, userData);
 
-    public void PrepareCancelFd(int fd, ulong userData) => SqePrep.CancelFd(NextSqe(), fd, userData);
-
     public void PrepareTimeout(TimeoutSpec timeout, ulong userData) => SqePrep.Timeout(NextSqe(), timeout.Pointer, userData);
 
     private Sqe* NextSqe()

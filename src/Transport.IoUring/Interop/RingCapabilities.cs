@@ -21,8 +21,7 @@ internal enum RingFeatures
     RegisteredBuffers = 1 << 9,   // 5.19: sparse table (IORING_RSRC_REGISTER_SPARSE) updated per slab
     ReceiveBundle = 1 << 10,      // 6.10: IORING_RECVSEND_BUNDLE on receives from the buffer ring
     IncrementalBuffers = 1 << 11, // 6.12: IOU_PBUF_RING_INC, a provided buffer consumed in parts
-    CancelByFd = 1 << 12,         // 5.19: IORING_ASYNC_CANCEL_FD | _ALL, one cancel for every request on a socket
-    All = (1 << 13) - 1,
+    All = (1 << 12) - 1,
 }
 
 /// <summary>
@@ -150,7 +149,7 @@ internal sealed unsafe class RingCapabilities
 
             if (ops.Contains(Opcode.Socket))
             {
-                caps.Available |= RingFeatures.MultishotAccept | RingFeatures.CancelByFd; // 5.19
+                caps.Available |= RingFeatures.MultishotAccept;      // 5.19
             }
 
             if (ops.Contains(Opcode.SendZc))

@@ -132,19 +132,6 @@ internal static unsafe class SqePrep
         sqe->UserData = userData;
     }
 
-    /// <summary>
-    /// Cancels every request on <paramref name="fd"/> (IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL,
-    /// 5.19); completes with how many it found, or -ENOENT.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void CancelFd(Sqe* sqe, int fd, ulong userData)
-    {
-        sqe->Opcode = Opcode.AsyncCancel;
-        sqe->Fd = fd;
-        sqe->OpFlags = CancelFlags.Fd | CancelFlags.All;
-        sqe->UserData = userData;
-    }
-
     /// <summary>A relative timeout that completes with -ETIME after <paramref name="timespec"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Timeout(Sqe* sqe, KernelTimespec* timespec, ulong userData)

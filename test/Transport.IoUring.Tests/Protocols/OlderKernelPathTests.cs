@@ -32,7 +32,6 @@ public class OlderKernelPathTests(ITestOutputHelper output)
             nameof(RingFeatures.ReceiveBundle),
             nameof(RingFeatures.IncrementalBuffers),
             "ReceiveBundle, IncrementalBuffers",
-            nameof(RingFeatures.CancelByFd),
             nameof(RingFeatures.All),
         ];
         foreach (string features in disabled)

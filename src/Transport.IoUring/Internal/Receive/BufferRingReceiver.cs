@@ -40,8 +40,6 @@ internal sealed class BufferRingReceiver : Receiver
 
     public override bool IsFinished => Phase == ReceivePhase.Ended && _recv == OperationState.Idle && _hangUpPoll == OperationState.Idle;
 
-    public override bool HasArmedRequests => _recv == OperationState.Armed || _hangUpPoll == OperationState.Armed;
-
     public override void OnCompletion(OperationKind kind, in Completion completion)
     {
         Debug.Assert(RingThread.IsOnRingThread);

@@ -36,8 +36,6 @@ internal sealed class PollReceiver : Receiver
 
     public override bool IsFinished => Phase == ReceivePhase.Ended && _readinessPoll == OperationState.Idle && _recv == OperationState.Idle;
 
-    public override bool HasArmedRequests => _readinessPoll == OperationState.Armed || _recv == OperationState.Armed;
-
     public override bool IsWritingIntoPipe => _recv != OperationState.Idle;
 
     public override void OnCompletion(OperationKind kind, in Completion completion)

@@ -65,9 +65,6 @@ internal abstract class Receiver
     /// <summary>True once receiving has ended and none of its requests can complete any more: the fd may be closed.</summary>
     public abstract bool IsFinished { get; }
 
-    /// <summary>True while a request of this receiver is in the kernel and not being cancelled.</summary>
-    public abstract bool HasArmedRequests { get; }
-
     /// <summary>True while the kernel may write into memory of the input pipe (the pipe must not be completed yet).</summary>
     public virtual bool IsWritingIntoPipe => false;
 
@@ -107,10 +104,7 @@ internal abstract class Receiver
         if (operation == OperationState.Armed)
         {
             operation = OperationState.Cancelling;
-            if (!Connection.RequestsCancelledByFd)
-            {
-                RingThread.Cancel(Connection.UserDataFor(kind));
-            }
+            RingThread.Cancel(Connection.UserDataFor(kind));
         }
     }
 
