@@ -149,6 +149,16 @@ internal sealed record TransportRatio(
             }
         }
 
+        // A setting on against off, on the same row (ROW@VARIABLE=VALUE / ROW).
+        foreach (string withEnvironment in transports.Where(t => t.Contains(TransportVariant.EnvironmentSeparator, StringComparison.Ordinal)))
+        {
+            string row = TransportVariant.RowOf(withEnvironment);
+            if (transports.Contains(row))
+            {
+                pairs.Add((withEnvironment, row));
+            }
+        }
+
         return pairs;
     }
 }

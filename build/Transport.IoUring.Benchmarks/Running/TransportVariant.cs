@@ -145,13 +145,66 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
             list.Insert(at < 0 ? list.Count : at + 1, BaselineName);
         }
 
-        var unknown = list.Where(n => n != BaselineName && !n.StartsWith(WithoutPrefix, StringComparison.Ordinal) && All.All(t => t.Name != n)).ToList();
+        var unknown = list.Select(RowOf).Where(n => n != BaselineName && !n.StartsWith(WithoutPrefix, StringComparison.Ordinal) && All.All(t => t.Name != n)).ToList();
         if (unknown.Count > 0)
         {
-            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}, {WithoutPrefix}FEATURE[+FEATURE...], and {BaselineName} with --baseline PATH.");
+            throw new ArgumentException($"Unknown transport(s): {string.Join(", ", unknown)}. Known: {string.Join(", ", All.Select(t => t.Name))}, {WithoutPrefix}FEATURE[+FEATURE...], and {BaselineName} with --baseline PATH; any of them may add {EnvironmentSeparator}VARIABLE=VALUE.");
         }
 
-        return list.Select(n => n == BaselineName ? baseline! : n.StartsWith(WithoutPrefix, StringComparison.Ordinal) ? Without(n) : All.First(t => t.Name == n)).ToList();
+        TransportVariant Resolve(string n) => n == BaselineName ? baseline! : n.StartsWith(WithoutPrefix, StringComparison.Ordinal) ? Without(n) : All.First(t => t.Name == n);
+        return list.Select(n => n.Contains(EnvironmentSeparator, StringComparison.Ordinal) ? WithEnvironment(Resolve(RowOf(n)), n) : Resolve(n)).ToList();
+    }
+
+    /// <summary>Rows "ROW@VARIABLE=VALUE[@VARIABLE=VALUE...]": ROW with more environment variables for its server.</summary>
+    public const char EnvironmentSeparator = '@';
+
+    /// <summary>The row a name builds on: the part before the first <see cref="EnvironmentSeparator"/>.</summary>
+    public static string RowOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int at = name.IndexOf(EnvironmentSeparator, StringComparison.Ordinal);
+        return at < 0 ? name : name[..at];
+    }
+
+    /// <summary>
+    /// <paramref name="row"/> with the variables <paramref name="name"/> lists after its row
+    /// (<c>sockets@DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0</c>): a runtime or configuration
+    /// setting A/B measured on both transports in one run, rounds interleaved. Each such row is
+    /// paired with its row and, like any row, with the rows of the other transport.
+    /// </summary>
+    public static TransportVariant WithEnvironment(TransportVariant row, string name)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(name);
+        string[] parts = name.Split(EnvironmentSeparator);
+        if (parts[0] != row.Name)
+        {
+            throw new ArgumentException($"{name} does not build on the row {row.Name}.");
+        }
+
+        var environment = new Dictionary<string, string>(row.Environment);
+        foreach (string assignment in parts.Skip(1))
+        {
+            int eq = assignment.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || assignment[..eq].Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '_')))
+            {
+                throw new ArgumentException($"{name}: after {EnvironmentSeparator} comes VARIABLE=VALUE (letters, digits and '_' before the '='), not '{assignment}'.");
+            }
+
+            environment[assignment[..eq]] = assignment[(eq + 1)..];
+        }
+
+        if (row.IsNginx)
+        {
+            throw new ArgumentException($"{name}: the nginx row runs no .NET server; environment variables do not apply to it.");
+        }
+
+        return row with
+        {
+            Name = name,
+            Environment = environment,
+            Description = $"{row.Description}, with {string.Join(", ", parts.Skip(1))}",
+        };
     }
 
     /// <summary>Rows "iouring-without-FEATURE[+FEATURE...]": the iouring row with those kernel features switched off.</summary>
