@@ -71,7 +71,8 @@ public sealed class IoUringTransportOptions
     /// <summary>
     /// Run application continuations (Kestrel's parser, your middleware) inline on the ring thread
     /// instead of the thread pool. Faster when the application never blocks; a blocking call then
-    /// stalls every connection of that ring. Defaults to false.
+    /// stalls every connection of that ring. HTTP/2 connections (h2c, or ALPN h2 over TLS) keep
+    /// the thread-pool runner, where their frame processing costs less. Defaults to false.
     /// </summary>
     public bool UnsafePreferInlineScheduling { get; set; }
 

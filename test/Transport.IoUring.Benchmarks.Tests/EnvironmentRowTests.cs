@@ -49,6 +49,29 @@ public sealed class EnvironmentRowTests
     }
 
     [Fact]
+    public void ABaselineRowWithASettingNeedsTheBaselineAndStandsInForTheBaselineRow()
+    {
+        const string inline = "iouring-baseline@Kestrel__Transport__IoUring__UnsafePreferInlineScheduling=true";
+        Assert.Contains("--baseline", Assert.Throws<ArgumentException>(() => TransportVariant.Select(["sockets", inline])).Message, StringComparison.Ordinal);
+
+        string directory = System.IO.Directory.CreateTempSubdirectory("environment-row-").FullName;
+        try
+        {
+            System.IO.File.WriteAllText(System.IO.Path.Combine(directory, "WebApp.dll"), "");
+            var rows = TransportVariant.Select(["sockets", "iouring-inline", inline], directory);
+
+            // Named with a setting, the baseline row is not added a second time without it.
+            Assert.Equal(["sockets", "iouring-inline", inline], rows.Select(r => r.Name));
+            Assert.Equal(System.IO.Path.GetFullPath(directory), rows[2].SampleDirectory);
+            Assert.Equal("true", rows[2].Environment["Kestrel__Transport__IoUring__UnsafePreferInlineScheduling"]);
+        }
+        finally
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void TheRatioRowsCompareEachTransportWithTheSettingAgainstTheOtherAndAgainstItselfWithout()
     {
         var pairs = TransportRatio.Pairs(

@@ -77,6 +77,10 @@ internal sealed partial class IoUringConnection : IFeatureCollection,
             else
             {
                 _extraFeatures[key] = value;
+                if (_inlineScheduler is not null && value is Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature alpn && key == typeof(Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature))
+                {
+                    _inlineScheduler.OnTlsApplicationProtocolFeature(alpn);
+                }
             }
 
             _featureRevision++;

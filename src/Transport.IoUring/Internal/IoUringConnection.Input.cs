@@ -36,6 +36,11 @@ internal sealed partial class IoUringConnection
     public void OnReceived(ReadOnlySpan<byte> bytes)
     {
         _ringThread.Counters.BytesReceived += bytes.Length;
+        if (_inlineScheduler is { IsUndecided: true })
+        {
+            _inlineScheduler.OnFirstBytes(bytes);
+        }
+
         _input.Write(bytes);
         if (!_flushPending)
         {
@@ -47,12 +52,31 @@ internal sealed partial class IoUringConnection
     }
 
     /// <summary>Receiver (PollAndReceive): the input pipe's memory for the next recv.</summary>
-    public Memory<byte> GetReceiveMemory(int sizeHint) => _input.GetMemory(sizeHint);
+    public Memory<byte> GetReceiveMemory(int sizeHint)
+    {
+        var memory = _input.GetMemory(sizeHint);
+        if (_inlineScheduler is { IsUndecided: true })
+        {
+            _receiveMemory = memory;
+        }
+
+        return memory;
+    }
+
+    // PollAndReceive under UnsafePreferInlineScheduling: where the pending recv writes, until the
+    // first bytes have told the inline scheduler the protocol.
+    private Memory<byte> _receiveMemory;
 
     /// <summary>Receiver (PollAndReceive): the recv wrote <paramref name="count"/> bytes into that memory.</summary>
     public void OnReceivedIntoPipe(int count)
     {
         _ringThread.Counters.BytesReceived += count;
+        if (_inlineScheduler is { IsUndecided: true } && count > 0)
+        {
+            _inlineScheduler.OnFirstBytes(_receiveMemory.Span[..count]);
+        }
+
+        _receiveMemory = default;
         _input.Advance(count);
         FlushInput();
     }

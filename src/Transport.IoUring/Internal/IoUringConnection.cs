@@ -34,6 +34,7 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
     private readonly PipeWriter _input;       // transport side of the input pipe (ring writes)
     private readonly PipeReader _output;      // transport side of the output pipe (ring reads)
     private readonly IDuplexPipe _application;// application side, completed by DisposeAsync
+    private readonly InlineConnectionScheduler? _inlineScheduler; // UnsafePreferInlineScheduling only
     private readonly CancellationTokenSource _connectionClosedTokenSource = new();
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _connectionClosedFired = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -58,12 +59,14 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
         MemoryPool = ringThread.MemoryPool;
         ConnectionClosed = _connectionClosedTokenSource.Token;
 
-        var input = new Pipe(ringThread.Connections.InputOptions);
-        var output = new Pipe(ringThread.Connections.OutputOptions);
+        var (inputOptions, outputOptions, inlineScheduler) = ringThread.Connections.PipeOptionsForNewConnection();
+        _inlineScheduler = inlineScheduler;
+        var input = new Pipe(inputOptions);
+        var output = new Pipe(outputOptions);
         _input = input.Writer;
         _output = output.Reader;
         _application = new DuplexPipe(input.Reader, output.Writer);
-        Transport = _application;
+        _transport = _application;
 
         _receiver = ReceiveMode == IoUringReceiveMode.BufferRing ? new BufferRingReceiver(this) : new PollReceiver(this);
         _onFlushCompleted = OnFlushCompleted;
@@ -75,11 +78,30 @@ internal sealed partial class IoUringConnection : ConnectionContext, IRingSlotOw
     public int Fd => _fd;
     public RingThread RingThread => _ringThread;
 
+    /// <summary>With UnsafePreferInlineScheduling: where this connection's continuations run (tests).</summary>
+    internal InlineConnectionScheduler? InlineScheduler => _inlineScheduler;
+
     /// <summary>Completes when the socket is closed and the connection has left its ring.</summary>
     public Task Closed => _closed.Task;
 
     public override string ConnectionId { get; set; }
-    public override IDuplexPipe Transport { get; set; }
+    public override IDuplexPipe Transport
+    {
+        get => _transport;
+        set
+        {
+            _transport = value;
+
+            // Kestrel's TLS middleware puts its pipe in place once the handshake has succeeded:
+            // ALPN has chosen by then.
+            if (_inlineScheduler is not null && !ReferenceEquals(value, _application))
+            {
+                _inlineScheduler.OnTransportReplaced();
+            }
+        }
+    }
+
+    private IDuplexPipe _transport;
     public override CancellationToken ConnectionClosed { get; set; }
 
     /// <summary>The user_data of this connection's requests of <paramref name="kind"/>.</summary>

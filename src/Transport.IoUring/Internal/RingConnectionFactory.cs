@@ -18,25 +18,54 @@ internal sealed class RingConnectionFactory
     private long _accepted;
     private int _active;
 
-    public RingConnectionFactory(RingThread ringThread, RingSlots slots, IoUringTransportOptions options, PipeScheduler applicationScheduler, ILoggerFactory loggerFactory)
+    public RingConnectionFactory(RingThread ringThread, RingSlots slots, IoUringTransportOptions options, RingApplicationQueue applicationQueue, ILoggerFactory loggerFactory)
     {
         _ringThread = ringThread;
         _slots = slots;
+        _applicationQueue = applicationQueue;
+        _inline = options.UnsafePreferInlineScheduling;
         Logger = loggerFactory.CreateLogger("Transport.IoUring.Connections");
-        long maxRead = options.MaxReadBufferSize ?? 0;
-        long maxWrite = options.MaxWriteBufferSize ?? 0;
+        _maxRead = options.MaxReadBufferSize ?? 0;
+        _maxWrite = options.MaxWriteBufferSize ?? 0;
 
         // The transport side of both pipes is scheduled on the ring, the application side on the
-        // ring's application queue (or inline).
-        InputOptions = new PipeOptions(ringThread.MemoryPool, readerScheduler: applicationScheduler, writerScheduler: ringThread,
-            pauseWriterThreshold: maxRead, resumeWriterThreshold: maxRead / 2, useSynchronizationContext: false);
-        OutputOptions = new PipeOptions(ringThread.MemoryPool, readerScheduler: ringThread, writerScheduler: applicationScheduler,
-            pauseWriterThreshold: maxWrite, resumeWriterThreshold: maxWrite / 2, useSynchronizationContext: false);
+        // ring's application queue; with UnsafePreferInlineScheduling each connection gets options
+        // of its own (PipeOptionsFor).
+        (InputOptions, OutputOptions) = Options(applicationQueue);
     }
+
+    private readonly RingApplicationQueue _applicationQueue;
+    private readonly bool _inline;
+    private readonly long _maxRead;
+    private readonly long _maxWrite;
 
     public PipeOptions InputOptions { get; }
 
     public PipeOptions OutputOptions { get; }
+
+    /// <summary>
+    /// The pipe options of a new connection, and its scheduler under UnsafePreferInlineScheduling
+    /// (null otherwise: the options made once per ring, on the application queue).
+    /// </summary>
+    public (PipeOptions Input, PipeOptions Output, InlineConnectionScheduler? Inline) PipeOptionsForNewConnection()
+    {
+        if (!_inline)
+        {
+            return (InputOptions, OutputOptions, null);
+        }
+
+        var scheduler = new InlineConnectionScheduler(_applicationQueue);
+        var (input, output) = Options(scheduler);
+        return (input, output, scheduler);
+    }
+
+    private (PipeOptions Input, PipeOptions Output) Options(PipeScheduler applicationScheduler) =>
+    (
+        new PipeOptions(_ringThread.MemoryPool, readerScheduler: applicationScheduler, writerScheduler: _ringThread,
+            pauseWriterThreshold: _maxRead, resumeWriterThreshold: _maxRead / 2, useSynchronizationContext: false),
+        new PipeOptions(_ringThread.MemoryPool, readerScheduler: _ringThread, writerScheduler: applicationScheduler,
+            pauseWriterThreshold: _maxWrite, resumeWriterThreshold: _maxWrite / 2, useSynchronizationContext: false)
+    );
 
     /// <summary>The logger of connection events (category Transport.IoUring.Connections).</summary>
     public ILogger Logger { get; }

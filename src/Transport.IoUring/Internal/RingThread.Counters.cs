@@ -48,7 +48,7 @@ internal sealed partial class RingThread
             SubmittedSqes = ring?.SubmittedSqes ?? 0,
             ReapedCqes = ring?.ReapedCqes ?? 0,
             CqOverflows = ring?.CqOverflowCount ?? 0,
-            ApplicationStalls = _applicationQueue?.Stalls ?? 0,
+            ApplicationStalls = _applicationQueue.Stalls,
             PoolPooledBytes = MemoryPool.PooledBytes,
             PoolAllocatedBytes = MemoryPool.AllocatedBytesTotal,
             PoolEvictedBytes = MemoryPool.EvictedBytesTotal,

@@ -34,7 +34,7 @@ internal sealed partial class RingThread : PipeScheduler
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly RingWorkQueue _workQueue = new();
     private readonly RingSlots _slots = new();
-    private readonly RingApplicationQueue? _applicationQueue;
+    private readonly RingApplicationQueue _applicationQueue;
     private readonly SimulatedEnterFaults? _enterFaults;
     private readonly Action<Exception> _onWorkItemError;
 
@@ -58,12 +58,9 @@ internal sealed partial class RingThread : PipeScheduler
         MemoryPool = new PinnedBlockMemoryPool();
         _enterFaults = SimulatedEnterFaults.From(options);
         _onWorkItemError = ex => IoUringLog.RingThreadError(_logger, Id, ex);
-        if (!options.UnsafePreferInlineScheduling)
-        {
-            _applicationQueue = new RingApplicationQueue(this, _logger);
-        }
-
-        Connections = new RingConnectionFactory(this, _slots, options, _applicationQueue ?? PipeScheduler.Inline, loggerFactory);
+        // With UnsafePreferInlineScheduling only HTTP/2 connections use the queue (InlineConnectionScheduler).
+        _applicationQueue = new RingApplicationQueue(this, _logger);
+        Connections = new RingConnectionFactory(this, _slots, options, _applicationQueue, loggerFactory);
         _thread = new Thread(Run)
         {
             Name = $"io_uring ring {id}",
@@ -97,8 +94,8 @@ internal sealed partial class RingThread : PipeScheduler
     /// <summary>Gather lists for multi-segment sends, rented for the length of one send (ring thread).</summary>
     public GatherList.Pool GatherLists { get; } = new();
 
-    /// <summary>The application side's queue (null with UnsafePreferInlineScheduling).</summary>
-    public RingApplicationQueue? ApplicationQueue => _applicationQueue;
+    /// <summary>The application side's queue (with UnsafePreferInlineScheduling, of HTTP/2 connections only).</summary>
+    public RingApplicationQueue ApplicationQueue => _applicationQueue;
 
     public ProvidedBufferRing? BufferRing => _bufferRing;
 
@@ -185,7 +182,7 @@ internal sealed partial class RingThread : PipeScheduler
             // its responses before submitting, so they go out in this turn's io_uring_enter. Its
             // flushes post output reads back here; the work they leave for the runner goes in the
             // next batch without waiting.
-            if (_applicationQueue is not null && _applicationQueue.Release())
+            if (_applicationQueue.Release())
             {
                 _applicationQueue.WaitIdle();
                 _workQueue.RunPending(_onWorkItemError);

@@ -48,7 +48,7 @@ public class RingAllocationTests(ITestOutputHelper output)
                 long before = await AllocatedBytesOnRingThreadAsync(ring);
                 await RunRoundsAsync(connections, rounds, pipelineDepth, mode);
                 windows[w] = await AllocatedBytesOnRingThreadAsync(ring) - before;
-                output.WriteLine($"ring thread allocated {windows[w]:N0} bytes over {requests:N0} requests ({windows[w] / (double)requests:0.###} B/request); runner stalls so far {ring.ApplicationQueue!.Stalls}");
+                output.WriteLine($"ring thread allocated {windows[w]:N0} bytes over {requests:N0} requests ({windows[w] / (double)requests:0.###} B/request); runner stalls so far {ring.ApplicationQueue.Stalls}");
             }
 
             // One object per request would be ≥ 24 B × requests, one per ring turn ≥ 24 B × rounds

@@ -39,7 +39,7 @@ public class SchedulingTests(ITestOutputHelper output)
                 return released ? "released" : "never released";
             });
         }, o => o.RingCount = 1, output: output);
-        var queue = server.Factory!.RingGroup.Rings!.Single().ApplicationQueue!;
+        var queue = server.Factory!.RingGroup.Rings!.Single().ApplicationQueue;
 
         using var blocked = await RawHttpConnection.ConnectAsync(server.EndPoint);
 
