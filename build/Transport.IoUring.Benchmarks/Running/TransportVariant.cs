@@ -134,12 +134,13 @@ internal sealed record TransportVariant(string Name, string SampleTransport, IRe
         }
 
         var baseline = baselineDirectory is null ? null : Baseline(baselineDirectory);
-        if (baseline is null && list.Any(n => RowOf(n) == BaselineName))
+        bool namesBaseline = list.Any(n => RowOf(n) == BaselineName); // with or without a setting
+        if (baseline is null && namesBaseline)
         {
             throw new ArgumentException($"The {BaselineName} row runs a WebApp built from another commit: give its directory with --baseline PATH (see docs/benchmarks.md).");
         }
 
-        if (baseline is not null && !list.Any(n => RowOf(n) == BaselineName))
+        if (baseline is not null && !namesBaseline)
         {
             int at = list.IndexOf(BaselineOf);
             list.Insert(at < 0 ? list.Count : at + 1, BaselineName);

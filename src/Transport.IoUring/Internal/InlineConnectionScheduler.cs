@@ -56,7 +56,7 @@ internal sealed class InlineConnectionScheduler(RingApplicationQueue queue) : Pi
     /// <summary>Ring thread: the connection's first received bytes, until they have told the protocol.</summary>
     public void OnFirstBytes(ReadOnlySpan<byte> bytes)
     {
-        if (_tls || _prefaceBytesSeen == PrefaceStart.Length || bytes.IsEmpty || !IsUndecided)
+        if (_tls || bytes.IsEmpty || !IsUndecided)
         {
             return;
         }

@@ -8,6 +8,7 @@ using System.Threading;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 
 namespace Transport.IoUring.Internal;
 
@@ -77,7 +78,7 @@ internal sealed partial class IoUringConnection : IFeatureCollection,
             else
             {
                 _extraFeatures[key] = value;
-                if (_inlineScheduler is not null && value is Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature alpn && key == typeof(Microsoft.AspNetCore.Server.Kestrel.Core.Features.ITlsApplicationProtocolFeature))
+                if (_inlineScheduler is not null && value is ITlsApplicationProtocolFeature alpn && key == typeof(ITlsApplicationProtocolFeature))
                 {
                     _inlineScheduler.OnTlsApplicationProtocolFeature(alpn);
                 }

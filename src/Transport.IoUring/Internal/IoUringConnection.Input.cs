@@ -71,12 +71,16 @@ internal sealed partial class IoUringConnection
     public void OnReceivedIntoPipe(int count)
     {
         _ringThread.Counters.BytesReceived += count;
-        if (_inlineScheduler is { IsUndecided: true } && count > 0)
+        if (_inlineScheduler is not null)
         {
-            _inlineScheduler.OnFirstBytes(_receiveMemory.Span[..count]);
+            if (_inlineScheduler.IsUndecided && count > 0)
+            {
+                _inlineScheduler.OnFirstBytes(_receiveMemory.Span[..count]);
+            }
+
+            _receiveMemory = default;
         }
 
-        _receiveMemory = default;
         _input.Advance(count);
         FlushInput();
     }

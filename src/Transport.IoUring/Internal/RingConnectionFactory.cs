@@ -15,6 +15,10 @@ internal sealed class RingConnectionFactory
 {
     private readonly RingThread _ringThread;
     private readonly RingSlots _slots;
+    private readonly RingApplicationQueue _applicationQueue;
+    private readonly bool _inline;
+    private readonly long _maxRead;
+    private readonly long _maxWrite;
     private long _accepted;
     private int _active;
 
@@ -30,14 +34,9 @@ internal sealed class RingConnectionFactory
 
         // The transport side of both pipes is scheduled on the ring, the application side on the
         // ring's application queue; with UnsafePreferInlineScheduling each connection gets options
-        // of its own (PipeOptionsFor).
+        // of its own (PipeOptionsForNewConnection).
         (InputOptions, OutputOptions) = Options(applicationQueue);
     }
-
-    private readonly RingApplicationQueue _applicationQueue;
-    private readonly bool _inline;
-    private readonly long _maxRead;
-    private readonly long _maxWrite;
 
     public PipeOptions InputOptions { get; }
 
